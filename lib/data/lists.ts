@@ -1,0 +1,115 @@
+// Split and list files of the benchmarks, in the forms they are published:
+//   UCF-Crime  Anomaly_Train.txt / Anomaly_Test.txt   "Class/Name_x264.mp4"
+//   ShanghaiTech SH_Train.txt / SH_Test.txt           "01_0014"            (RTFM, plain)
+//               SH_Train_new.txt / SH_Test_NEW.txt    "01_0014,1[,frames]" (MIST)
+//   RTFM-style .list files                             one feature path a line, often absolute
+//                                                      Windows or Linux paths of the authors
+import { ErrorCode, MistError } from '../errors.js';
+import { readFileOrThrow } from './npy.js';
+
+/** One video of a split or list file; fields the file does not carry are absent. */
+export interface VideoEntry {
+  /** Video name without folder or extension, e.g. `Abuse028_x264`, `01_0014`. */
+  name: string;
+  /** The line as given, when it names a file (`Abuse/Abuse028_x264.mp4`, a feature path). */
+  path?: string;
+  /** UCF-Crime class (`Abuse`, ..., `Normal`). */
+  className?: string;
+  /** Video-level label: 1 anomalous, 0 normal. */
+  label?: 0 | 1;
+  /** Frame count, when the list gives it. */
+  frames?: number;
+  /** Crop index of a `<video>__<k>.npy` feature file. */
+  crop?: number;
+}
+
+function lines(path: string): string[] {
+  return readFileOrThrow(path, 'list file')
+    .toString('utf8')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+}
+
+/** Strips folders (either slash) and a known media or feature extension. */
+export function videoName(pathOrName: string): string {
+  const base = pathOrName.split(/[\\/]/).pop() ?? pathOrName;
+  return base.replace(/\.(mp4|avi|mkv|mov|webm|npy|txt|h5)$/i, '');
+}
+
+/**
+ * Reads a UCF-Crime split file (`Anomaly_Train.txt`, `Anomaly_Test.txt`). Sync. Normal
+ * videos (folders `*Normal*`) get class `Normal` and label 0. Throws ERR_MIST_IO, or
+ * ERR_MIST_FORMAT for a line that is not `Class/Name.mp4`.
+ */
+export function readUcfCrimeList(path: string): VideoEntry[] {
+  return lines(path).map((line, i) => {
+    const parts = line.split(/[\\/]/);
+    if (parts.length < 2 || !/\.\w+$/.test(line)) {
+      throw new MistError(ErrorCode.FORMAT, `${path}:${i + 1}: expected Class/Name.mp4, got ${JSON.stringify(line.slice(0, 80))}`);
+    }
+    const folder = parts[parts.length - 2] as string;
+    const normal = /normal/i.test(folder);
+    return { name: videoName(line), path: line, className: normal ? 'Normal' : folder, label: normal ? 0 : 1 };
+  });
+}
+
+/**
+ * Reads a ShanghaiTech split list: plain names (`SH_Test.txt`), `name,label[,frames]`
+ * (`SH_Test_NEW.txt`; frames -1 means "use the frame mask" and is left out), or S3R's csv
+ * with a `video-id` header. Sync. Throws ERR_MIST_IO, or ERR_MIST_FORMAT for a bad label or
+ * frame count, or lines of different forms.
+ */
+export function readShanghaiTechList(path: string): VideoEntry[] {
+  let all = lines(path);
+  if (all[0] !== undefined && /^video[-_ ]?id$/i.test(all[0])) all = all.slice(1);
+  let columns = -1;
+  return all.map((line, i) => {
+    const cells = line.split(',').map((c) => c.trim());
+    if (columns < 0) columns = cells.length;
+    const where = `${path}:${i + 1}`;
+    if (cells.length !== columns || cells.length > 3) {
+      throw new MistError(ErrorCode.FORMAT, `${where}: expected the same form as line 1 (${columns} field(s)), got ${JSON.stringify(line)}`);
+    }
+    const entry: VideoEntry = { name: videoName(cells[0] as string) };
+    if (cells.length >= 2) {
+      if (cells[1] !== '0' && cells[1] !== '1') throw new MistError(ErrorCode.FORMAT, `${where}: label must be 0 or 1, got ${JSON.stringify(cells[1])}`);
+      entry.label = cells[1] === '1' ? 1 : 0;
+    }
+    if (cells.length === 3) {
+      const n = Number(cells[2]);
+      if (!Number.isInteger(n) || n < -1) throw new MistError(ErrorCode.FORMAT, `${where}: bad frame count ${JSON.stringify(cells[2])}`);
+      if (n >= 0) entry.frames = n;
+    }
+    return entry;
+  });
+}
+
+/**
+ * Reads an RTFM-style `.list` file (one feature path a line). Sync. The name drops folders,
+ * `.npy`, the crop suffix `__<k>` (kept in `crop`) and RTFM's `_i3d`. The label is set when
+ * the name says it: UCF-Crime `Normal_Videos*` (0), XD-Violence `label_A` (0) or other
+ * `label_*` (1). Throws ERR_MIST_IO.
+ */
+export function readRtfmList(path: string): VideoEntry[] {
+  return lines(path).map((line) => {
+    let name = videoName(line);
+    const entry: VideoEntry = { name, path: line };
+    const crop = /__(\d+)$/.exec(name);
+    if (crop) {
+      entry.crop = Number(crop[1]);
+      name = name.slice(0, crop.index);
+    }
+    name = name.replace(/_i3d$/i, '');
+    entry.name = name;
+    if (/^Normal_Videos/i.test(name)) entry.label = 0;
+    else if (/_label_A(\b|$|_)/.test(name)) entry.label = 0;
+    else if (/_label_/.test(name)) entry.label = 1;
+    return entry;
+  });
+}
+
+/** Names in first-seen order, one per video (drops the repeated crop lines). Sync. */
+export function uniqueVideoNames(entries: readonly VideoEntry[]): string[] {
+  return [...new Set(entries.map((e) => e.name))];
+}

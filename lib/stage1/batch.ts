@@ -1,0 +1,171 @@
+// Balanced MIL batches: B normal and B anomalous videos per step, each reduced to L·T clip
+// features by sparse continuous sampling, stacked as one [2B, L·T, D] float32 block that the
+// native generator takes without further copying.
+import { z } from 'zod';
+import { ErrorCode, MistError } from '../errors.js';
+import type { Rng } from '../rng.js';
+import { parseOptions } from './options.js';
+import { sparseContinuousSample } from './sampling.js';
+import { type CropMode, CropSchema, type VideoFeatures, checkCrop, copyClipFeature, featureDims } from './types.js';
+
+const posInt = (what: string) => z.int({ error: `must be ${what}` }).positive({ error: `must be ${what}` });
+
+/** Options of buildBatch: sampling (L sub-bags of T clips), crop handling, L2 normalisation. */
+export const BuildBatchOptionsSchema = z.strictObject({
+  L: posInt('a positive integer (sub-bags per video)'),
+  T: posInt('a positive integer (clips per sub-bag)'),
+  /** Divide each clip feature by its L2 norm (the authors' advice for C3D). */
+  l2Normalize: z.boolean({ error: 'must be true or false' }).default(false),
+  /** For [N, C, D] features: 'mean' averages the C crops, an integer k takes crop k. */
+  crop: CropSchema,
+});
+export type BuildBatchOptions = z.input<typeof BuildBatchOptionsSchema>;
+
+/** Options of a batch sampler: buildBatch's plus the number of videos of each class per step. */
+export const BatchSamplerOptionsSchema = BuildBatchOptionsSchema.extend({
+  batchSize: posInt('a positive integer (videos of each class per step)'),
+});
+export type BatchSamplerOptions = z.input<typeof BatchSamplerOptionsSchema>;
+
+/** One training step's input: rows are videos (normal first), columns sampled clips. */
+export interface Batch {
+  /** Row-major [normal + anomalous, clips, dim]. */
+  features: Float32Array;
+  normal: number;
+  anomalous: number;
+  /** L·T sampled clips per video. */
+  clips: number;
+  dim: number;
+  /** Video names in row order: normal rows, then anomalous rows. */
+  names: string[];
+}
+
+/**
+ * Stacks exactly the given videos into one batch: sparse continuous sampling of each (one
+ * rng draw per video, normal videos first), crop handling, optional L2 normalisation. Sync.
+ * Returns the Batch; memory is 4·(rows·L·T·D) bytes (73 MB for 40+40 I3D videos, 294 MB for
+ * C3D). Throws ERR_MIST_ARG for bad options or an empty class, ERR_MIST_SHAPE when videos
+ * disagree on D or a feature array is malformed.
+ */
+export function buildBatch(
+  normalVideos: readonly VideoFeatures[],
+  anomalousVideos: readonly VideoFeatures[],
+  options: BuildBatchOptions,
+  rng: Rng,
+): Batch {
+  const o = parseOptions(BuildBatchOptionsSchema, options, 'batch options');
+  if (normalVideos.length === 0 || anomalousVideos.length === 0) {
+    throw new MistError(ErrorCode.ARG, 'a batch needs at least one normal and one anomalous video');
+  }
+  const videos = [...normalVideos, ...anomalousVideos];
+  const dims = videos.map((v) => featureDims(v.features, v.name));
+  const dim = dims[0]!.dim;
+  dims.forEach((d, i) => {
+    if (d.dim !== dim) {
+      throw new MistError(
+        ErrorCode.SHAPE,
+        `${videos[i]!.name}: feature length ${d.dim} differs from ${videos[0]!.name}'s ${dim}`,
+      );
+    }
+    checkCrop(o.crop, d.crops, videos[i]!.name);
+  });
+  const clips = o.L * o.T;
+  const features = new Float32Array(videos.length * clips * dim);
+  videos.forEach((v, row) => {
+    const d = dims[row]!;
+    const idx = sparseContinuousSample(d.clips, { L: o.L, T: o.T }, rng);
+    for (let c = 0; c < clips; c++) {
+      copyClipFeature(v.features, d, idx[c]!, o.crop as CropMode, o.l2Normalize, features, (row * clips + c) * dim);
+    }
+  });
+  return {
+    features,
+    normal: normalVideos.length,
+    anomalous: anomalousVideos.length,
+    clips,
+    dim,
+    names: videos.map((v) => v.name),
+  };
+}
+
+/**
+ * An epoch loader over one class: shuffles the items, hands them out in order, reshuffles
+ * when all were used, so every item is seen once per epoch however the batch size divides
+ * the class. A batch that spans an epoch boundary may repeat an item (when the class is small).
+ */
+export class VideoCycler<T> {
+  private order: T[] = [];
+  private pos = 0;
+  /** Completed passes over the items. */
+  epochs = 0;
+
+  constructor(
+    private readonly items: readonly T[],
+    private readonly rng: Rng,
+  ) {
+    if (items.length === 0) throw new MistError(ErrorCode.ARG, 'cannot cycle over an empty list of videos');
+    this.reshuffle();
+  }
+
+  private reshuffle(): void {
+    this.order = this.rng.shuffle([...this.items]);
+    this.pos = 0;
+  }
+
+  /** The next `count` items. Sync. */
+  take(count: number): T[] {
+    const out: T[] = [];
+    while (out.length < count) {
+      if (this.pos === this.order.length) {
+        this.epochs++;
+        this.reshuffle();
+      }
+      out.push(this.order[this.pos++]!);
+    }
+    return out;
+  }
+}
+
+/** Draws balanced batches step after step; see createBatchSampler. */
+export interface BatchSampler {
+  /** The next step's batch. Sync. */
+  next(): Batch;
+  /** Completed epochs of each class so far. */
+  readonly epochs: { normal: number; anomalous: number };
+}
+
+/**
+ * A stateful source of balanced batches: each class is shuffled and cycled like an epoch
+ * loader (every video is used once per epoch), batchSize videos of each class per step, then
+ * buildBatch. Sync. Throws ERR_MIST_ARG for bad options or an empty class, and checks every
+ * video's feature shape and D up front (ERR_MIST_SHAPE) rather than failing mid-training.
+ */
+export function createBatchSampler(
+  normalVideos: readonly VideoFeatures[],
+  anomalousVideos: readonly VideoFeatures[],
+  options: BatchSamplerOptions,
+  rng: Rng,
+): BatchSampler {
+  const o = parseOptions(BatchSamplerOptionsSchema, options, 'batch options');
+  if (normalVideos.length === 0 || anomalousVideos.length === 0) {
+    throw new MistError(ErrorCode.ARG, 'a batch needs at least one normal and one anomalous video');
+  }
+  const all = [...normalVideos, ...anomalousVideos];
+  const dim = featureDims(all[0]!.features, all[0]!.name).dim;
+  for (const v of all) {
+    const d = featureDims(v.features, v.name);
+    if (d.dim !== dim) {
+      throw new MistError(ErrorCode.SHAPE, `${v.name}: feature length ${d.dim} differs from ${all[0]!.name}'s ${dim}`);
+    }
+    checkCrop(o.crop, d.crops, v.name);
+  }
+  const normal = new VideoCycler(normalVideos, rng);
+  const anomalous = new VideoCycler(anomalousVideos, rng);
+  const { batchSize, ...batchOptions } = o;
+  return {
+    next: () => buildBatch(normal.take(batchSize), anomalous.take(batchSize), batchOptions, rng),
+    get epochs() {
+      return { normal: normal.epochs, anomalous: anomalous.epochs };
+    },
+  };
+}

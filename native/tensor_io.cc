@@ -1,0 +1,168 @@
+#include "tensor_io.h"
+
+#include <atomic>
+#include <cstring>
+#include <sstream>
+
+namespace mist {
+
+static std::string ShapeString(const std::vector<int64_t>& shape) {
+  std::ostringstream s;
+  s << '[';
+  for (size_t i = 0; i < shape.size(); ++i) s << (i ? ", " : "") << shape[i];
+  s << ']';
+  return s.str();
+}
+
+static Napi::Float32Array AsFloat32(const Napi::Value& v, const std::vector<int64_t>& shape, const std::string& what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    Fail(code::kDtype, what + " must be a Float32Array");
+  }
+  auto arr = v.As<Napi::Float32Array>();
+  int64_t n = 1;
+  for (auto d : shape) {
+    Check(d >= 0, code::kShape, what + ": negative dimension in " + ShapeString(shape));
+    n *= d;
+  }
+  Check(static_cast<int64_t>(arr.ElementLength()) == n, code::kShape,
+        what + " has " + std::to_string(arr.ElementLength()) + " values; shape " + ShapeString(shape) + " needs " +
+            std::to_string(n));
+  return arr;
+}
+
+torch::Tensor CopyFloat32(const Napi::Value& v, const std::vector<int64_t>& shape, const std::string& what) {
+  auto arr = AsFloat32(v, shape, what);
+  auto t = torch::empty(shape, torch::kFloat32);
+  if (arr.ElementLength() > 0) std::memcpy(t.data_ptr<float>(), arr.Data(), arr.ByteLength());
+  return t;
+}
+
+torch::Tensor ViewFloat32(const Napi::Value& v, const std::vector<int64_t>& shape, const std::string& what) {
+  auto arr = AsFloat32(v, shape, what);
+  if (arr.ElementLength() == 0) return torch::empty(shape, torch::kFloat32);
+  return torch::from_blob(arr.Data(), shape, torch::kFloat32);
+}
+
+Napi::Float32Array ToFloat32Array(Napi::Env env, torch::Tensor t) {
+  t = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+  const size_t n = static_cast<size_t>(t.numel());
+  if (n > 0) {
+    // The array owns a reference to the tensor's storage: no copy, freed by the GC.
+    auto* holder = new torch::Tensor(t);
+    try {
+      auto buf = Napi::ArrayBuffer::New(env, holder->data_ptr<float>(), n * sizeof(float),
+                                        [](Napi::Env, void*, torch::Tensor* h) { delete h; }, holder);
+      return Napi::Float32Array::New(env, n, buf, 0);
+    } catch (const Napi::Error&) {
+      delete holder;  // external buffers are refused (some embedders): copy instead
+    }
+  }
+  auto out = Napi::Float32Array::New(env, n);
+  if (n > 0) std::memcpy(out.Data(), t.data_ptr<float>(), n * sizeof(float));
+  return out;
+}
+
+torch::Device ParseDevice(const std::string& spec) {
+  if (spec == "cpu") return torch::Device(torch::kCPU);
+  if (spec == "cuda" || spec.rfind("cuda:", 0) == 0) {
+    int index = 0;
+    if (spec.size() > 5) {
+      const std::string digits = spec.substr(5);
+      Check(!digits.empty() && digits.find_first_not_of("0123456789") == std::string::npos, code::kDevice,
+            "bad device '" + spec + "' (expected 'cpu', 'cuda' or 'cuda:N')");
+      index = std::stoi(digits);
+    }
+    Check(torch::cuda::is_available(), code::kDevice,
+          "device '" + spec + "' requested but CUDA is not available in this LibTorch build or machine");
+    Check(index < static_cast<int>(torch::cuda::device_count()), code::kDevice,
+          "device '" + spec + "' does not exist (" + std::to_string(torch::cuda::device_count()) + " CUDA devices)");
+    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+  }
+  Fail(code::kDevice, "bad device '" + spec + "' (expected 'cpu', 'cuda' or 'cuda:N')");
+}
+
+std::string DeviceName(const torch::Device& d) {
+  return d.is_cuda() ? "cuda:" + std::to_string(d.has_index() ? d.index() : 0) : "cpu";
+}
+
+int64_t GetInt(const Napi::Object& o, const char* key, int64_t min, int64_t max) {
+  auto v = o.Get(key);
+  Check(v.IsNumber(), code::kArg, std::string(key) + " must be a number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  Check(d == static_cast<double>(static_cast<int64_t>(d)), code::kArg, std::string(key) + " must be an integer");
+  auto i = static_cast<int64_t>(d);
+  Check(i >= min && i <= max, code::kArg,
+        std::string(key) + " must be in [" + std::to_string(min) + ", " + std::to_string(max) + "], got " +
+            std::to_string(i));
+  return i;
+}
+
+int64_t GetInt(const Napi::Object& o, const char* key, int64_t min, int64_t max, int64_t fallback) {
+  auto v = o.Get(key);
+  if (v.IsUndefined()) return fallback;
+  return GetInt(o, key, min, max);
+}
+
+double GetNumber(const Napi::Object& o, const char* key, double fallback) {
+  auto v = o.Get(key);
+  if (v.IsUndefined()) return fallback;
+  Check(v.IsNumber(), code::kArg, std::string(key) + " must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+std::string GetString(const Napi::Object& o, const char* key, const std::string& fallback) {
+  auto v = o.Get(key);
+  if (v.IsUndefined()) return fallback;
+  Check(v.IsString(), code::kArg, std::string(key) + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+static std::atomic<int> g_threads{0};
+
+void SetConfiguredThreads(int n) {
+  Check(n >= 1 && n <= 1024, code::kArg, "thread count must be in [1, 1024]");
+  g_threads = n;
+  at::set_num_threads(n);
+}
+int ConfiguredThreads() { return g_threads.load(); }
+void ApplyThreads() {
+  const int n = g_threads.load();
+  if (n > 0 && at::get_num_threads() != n) at::set_num_threads(n);
+}
+
+PromiseWorker::PromiseWorker(Napi::Env env, Exec exec, Resolve resolve)
+    : Napi::AsyncWorker(env, "mist-vad"),
+      deferred_(Napi::Promise::Deferred::New(env)),
+      exec_(std::move(exec)),
+      resolve_(std::move(resolve)) {}
+
+Napi::Promise PromiseWorker::Start(Napi::Env env, Exec exec, Resolve resolve) {
+  auto* w = new PromiseWorker(env, std::move(exec), std::move(resolve));
+  auto promise = w->deferred_.Promise();
+  w->Queue();  // the worker deletes itself after OnOK/OnError
+  return promise;
+}
+
+void PromiseWorker::Execute() {
+  try {
+    ApplyThreads();
+    exec_();
+  } catch (...) {
+    error_ = Describe(std::current_exception());
+    SetError(error_.message);
+  }
+}
+
+void PromiseWorker::OnOK() {
+  try {
+    deferred_.Resolve(resolve_(Env()));
+  } catch (const Napi::Error& e) {
+    deferred_.Reject(e.Value());
+  } catch (...) {
+    deferred_.Reject(ToJsError(Env(), Describe(std::current_exception())).Value());
+  }
+}
+
+void PromiseWorker::OnError(const Napi::Error&) { deferred_.Reject(ToJsError(Env(), error_).Value()); }
+
+}  // namespace mist

@@ -1,0 +1,64 @@
+// Crossing the JS/C++ boundary: typed arrays in, Float32Arrays out, devices, threads, and the
+// promise-returning worker every asynchronous call uses.
+#pragma once
+#include <napi.h>
+#include <torch/torch.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "errors.h"
+
+namespace mist {
+
+// Copies a Float32Array into a new CPU tensor of `shape`; ERR_MIST_DTYPE for any other
+// value, ERR_MIST_SHAPE when the element count differs. `what` names it in messages.
+torch::Tensor CopyFloat32(const Napi::Value& v, const std::vector<int64_t>& shape, const std::string& what);
+
+// Wraps a Float32Array's memory without copying; `keep` must hold a reference to the array
+// for as long as the tensor is used (asynchronous work pins the array that way).
+torch::Tensor ViewFloat32(const Napi::Value& v, const std::vector<int64_t>& shape, const std::string& what);
+
+// A Float32Array that owns the tensor's memory (no copy for contiguous CPU float tensors;
+// otherwise one copy).
+Napi::Float32Array ToFloat32Array(Napi::Env env, torch::Tensor t);
+
+// 'cpu' | 'cuda' | 'cuda:N' -> device; ERR_MIST_DEVICE when it is not available.
+torch::Device ParseDevice(const std::string& spec);
+std::string DeviceName(const torch::Device& d);
+
+// Reads a required integer property; ERR_MIST_ARG when missing or out of range.
+int64_t GetInt(const Napi::Object& o, const char* key, int64_t min, int64_t max);
+int64_t GetInt(const Napi::Object& o, const char* key, int64_t min, int64_t max, int64_t fallback);
+double GetNumber(const Napi::Object& o, const char* key, double fallback);
+std::string GetString(const Napi::Object& o, const char* key, const std::string& fallback);
+
+// Intra-op threads for LibTorch. OpenMP's thread count is per calling thread, so each worker
+// applies the configured count before it computes (see PromiseWorker::Execute).
+void SetConfiguredThreads(int n);
+int ConfiguredThreads();
+void ApplyThreads();
+
+// Runs `exec` on the libuv pool and settles a promise exactly once: with `resolve(env)` on
+// the JS thread, or with a coded error. `exec` must not touch N-API.
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  using Exec = std::function<void()>;
+  using Resolve = std::function<Napi::Value(Napi::Env)>;
+  static Napi::Promise Start(Napi::Env env, Exec exec, Resolve resolve);
+
+ protected:
+  void Execute() override;
+  void OnOK() override;
+  void OnError(const Napi::Error&) override;
+
+ private:
+  PromiseWorker(Napi::Env env, Exec exec, Resolve resolve);
+  Napi::Promise::Deferred deferred_;
+  Exec exec_;
+  Resolve resolve_;
+  ErrorInfo error_;
+};
+
+}  // namespace mist
