@@ -14,7 +14,7 @@ export interface Rng {
   normal(): number;
   /** Fisher–Yates shuffle in place; returns the same array. */
   shuffle<T>(items: T[]): T[];
-  /** The current 32-bit state, to resume a generator with createRng(state). */
+  /** The current 32-bit state, to resume a generator with createRng(state) (a cached second normal draw is not part of it). */
   state(): number;
 }
 
@@ -27,6 +27,7 @@ export function createRng(seed: number): Rng {
     throw new MistError(ErrorCode.ARG, `seed must be an integer (got ${String(seed)})`);
   }
   let a = seed >>> 0;
+  let spare: number | undefined;
   const next = (): number => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
@@ -43,10 +44,17 @@ export function createRng(seed: number): Rng {
       return lo + Math.floor(next() * (hi - lo));
     },
     normal() {
+      // Box–Muller gives two draws per pair of uniforms; keep the second for the next call.
+      if (spare !== undefined) {
+        const z = spare;
+        spare = undefined;
+        return z;
+      }
       // 1 - u keeps log() away from 0.
-      const u = 1 - next();
-      const v = next();
-      return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+      const r = Math.sqrt(-2 * Math.log(1 - next()));
+      const phi = 2 * Math.PI * next();
+      spare = r * Math.sin(phi);
+      return r * Math.cos(phi);
     },
     shuffle(items) {
       for (let i = items.length - 1; i > 0; i--) {

@@ -103,6 +103,25 @@ test('sampler: each class is shuffled and cycled like an epoch loader', () => {
   assert.ok(orders.size > 1);
 });
 
+test('reuseBuffers: two alternating buffers, same contents as fresh ones', () => {
+  const normal = Array.from({ length: 4 }, (_, i) => video(i, 12, 3));
+  const anomalous = Array.from({ length: 4 }, (_, i) => video(10 + i, 12, 3));
+  const opts = { batchSize: 2, L: 3, T: 2 };
+  const fresh = createBatchSampler(normal, anomalous, opts, createRng(2));
+  const reused = createBatchSampler(normal, anomalous, { ...opts, reuseBuffers: true }, createRng(2));
+  const got = Array.from({ length: 3 }, () => {
+    const f = fresh.next();
+    const r = reused.next();
+    assert.equal(Array.from(r.features), Array.from(f.features));
+    assert.equal(r.names, f.names);
+    return r.features;
+  });
+  assert.is(got[0], got[2]);
+  assert.is.not(got[0], got[1]);
+  const out = new Float32Array(5);
+  assert.throws(() => buildBatch(normal, anomalous, { L: 1, T: 1 }, createRng(0), out), /output buffer has 5 values/);
+});
+
 test('bad input: codes and one message per bad field', async () => {
   const good = [video(1, 5, 3)];
   const wide = [video(2, 5, 4)];

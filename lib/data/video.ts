@@ -219,7 +219,9 @@ async function* decodeClips(info: VideoInfo, ffmpegPath: string, o: z.output<typ
   const { w, h, filters } = outputSize(info, o);
   const args = ['-nostdin', '-v', 'error', '-i', info.path, '-map', '0:v:0', '-an', '-sn', '-dn', '-fps_mode', 'passthrough'];
   if (filters.length) args.push('-vf', filters.join(','));
-  args.push('-pix_fmt', o.order === 'bgr' ? 'bgr24' : 'rgb24', '-f', 'rawvideo', 'pipe:1');
+  // Always RGB from ffmpeg; BGR is a byte swap here, because swscale's bgr24 path rounds
+  // differently from its rgb24 path and the two orders should hold the same pixels.
+  args.push('-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1');
   const L = o.clipLength;
   const frameBytes = w * h * 3;
   const clipBytes = frameBytes * L;
@@ -241,14 +243,16 @@ async function* decodeClips(info: VideoInfo, ffmpegPath: string, o: z.output<typ
   };
   o.signal?.addEventListener('abort', onAbort, { once: true });
 
-  const makeClip = (data: Uint8Array, index: number, padded: number): Clip => ({
-    index,
-    startFrame: index * L,
-    shape: [L, h, w, 3],
-    order: o.order,
-    padded,
-    data,
-  });
+  const makeClip = (data: Uint8Array, index: number, padded: number): Clip => {
+    if (o.order === 'bgr') {
+      for (let i = 0; i < data.length; i += 3) {
+        const r = data[i] as number;
+        data[i] = data[i + 2] as number;
+        data[i + 2] = r;
+      }
+    }
+    return { index, startFrame: index * L, shape: [L, h, w, 3], order: o.order, padded, data };
+  };
 
   try {
     let buf = new Uint8Array(clipBytes);

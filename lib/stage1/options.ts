@@ -34,7 +34,8 @@ export function parseOptions<S extends z.ZodType>(schema: S, value: unknown, wha
     }
     if (seen.has(at)) continue;
     seen.add(at);
-    const got = 'input' in issue ? ` (got ${show(issue.input)})` : '';
+    // A refinement's input is the whole object, not the field: its message stands alone.
+    const got = 'input' in issue && issue.code !== 'custom' ? ` (got ${show(issue.input)})` : '';
     lines.push(`${at || what}: ${issue.message}${got}`);
   }
   throw new MistError(ErrorCode.ARG, `invalid ${what}: ${lines.join('; ')}`);

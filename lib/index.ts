@@ -1,0 +1,18 @@
+// The public API of mist-vad.
+export * from './errors.js';
+export { info, setNumThreads, SLOW_BLAS_FIX, type RuntimeInfo } from './info.js';
+export { DeviceSchema, resolveDevice, type Device } from './device.js';
+export { ENVIRONMENT_VARIABLES, defaultThreadCount } from './config.js';
+export {
+  MilGenerator,
+  milRankingLoss,
+  GeneratorOptionsSchema,
+  MilLossOptionsSchema,
+  type GeneratorOptions,
+  type GeneratorBatch,
+  type MilLossOptions,
+  type MilLossTerms,
+} from './generator.js';
+export * from './data/index.js';
+export * from './eval/index.js';
+export * from './stage1/index.js';

@@ -1,0 +1,25 @@
+import { native, type NativeInfo } from './native.js';
+
+/** info() plus a plain-words warning when LibTorch runs on a slow BLAS. */
+export interface RuntimeInfo extends NativeInfo {
+  /** Set when the loaded BLAS is the reference one (about 50x slower here than OpenBLAS). */
+  blasWarning?: string;
+}
+
+export const SLOW_BLAS_FIX = 'sudo apt-get install -y libopenblas0-pthread';
+
+/** Sync: LibTorch version, CUDA, threads (configured and observed) and the BLAS loaded. */
+export function info(): RuntimeInfo {
+  const i: RuntimeInfo = native().info();
+  if (i.blas.kind === 'reference') {
+    i.blasWarning =
+      'LibTorch is using the reference BLAS (about 50x slower than OpenBLAS for matrix products). ' +
+      `Fix: ${SLOW_BLAS_FIX}`;
+  }
+  return i;
+}
+
+/** Sync: sets LibTorch's intra-op thread count for every later native call. */
+export function setNumThreads(n: number): void {
+  native().setNumThreads(n);
+}

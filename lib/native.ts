@@ -1,0 +1,110 @@
+// The typed view of the native addon. Nothing else imports the raw binding.
+import { createRequire } from 'node:module';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { defaultThreadCount } from './config.js';
+import { ErrorCode, MistError } from './errors.js';
+
+/** What info() reports about LibTorch in this process. */
+export interface NativeInfo {
+  torchVersion: string;
+  torchBuiltAgainst: string;
+  torchSource: string;
+  torchDir: string;
+  cudaBuild: boolean;
+  cudaAvailable: boolean;
+  cudaDeviceCount: number;
+  defaultDevice: 'cpu' | 'cuda';
+  /** Intra-op threads configured. */
+  threads: number;
+  /** Distinct threads a parallel region really ran on. */
+  threadsObserved: number;
+  interopThreads: number;
+  openmp: boolean;
+  mkldnn: boolean;
+  blas: { kind: 'openblas' | 'mkl' | 'reference' | 'unknown'; libraries: string[] };
+  parallelInfo: string;
+  buildConfig: string;
+}
+
+/** Options shared by the MIL ranking loss and a generator training step. */
+export interface NativeMilLossOptions {
+  normal: number;
+  anomalous: number;
+  clips: number;
+  variant?: 'topk' | 'subbag';
+  k?: number;
+  subBags?: number;
+  lambdaSparsity?: number;
+  lambdaSmoothness?: number;
+}
+
+export interface NativeLossTerms {
+  loss: number;
+  rank: number;
+  sparsity: number;
+  smoothness: number;
+}
+
+export interface NativeGeneratorOptions {
+  dim?: number;
+  hidden1?: number;
+  hidden2?: number;
+  dropout?: number;
+  seed?: number;
+  lr?: number;
+  weightDecay?: number;
+  clip?: number;
+  device?: string;
+  checkpoint?: string;
+}
+
+export interface NativeGeneratorDescription {
+  dim: number;
+  hidden1: number;
+  hidden2: number;
+  dropout: number;
+  device: string;
+  steps: number;
+  parameterCount: number;
+  sizeBytes: number;
+}
+
+export interface NativeGenerator {
+  forward(x: Float32Array, rows: number, options?: { mode?: 'train' | 'eval' }): Promise<Float32Array>;
+  trainStep(features: Float32Array, options: NativeMilLossOptions): Promise<NativeLossTerms & { gradNorm: number; step: number }>;
+  save(path: string): Promise<void>;
+  describe(): NativeGeneratorDescription;
+  parameters(): Record<string, Float32Array>;
+  dispose(): void;
+}
+
+export interface NativeAddon {
+  info(): NativeInfo;
+  setNumThreads(n: number): void;
+  milRankingLoss(scores: Float32Array, options: NativeMilLossOptions): Promise<NativeLossTerms & { grad: Float32Array }>;
+  Generator: new (options: NativeGeneratorOptions) => NativeGenerator;
+}
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+let addon: NativeAddon | undefined;
+
+/** Loads the addon once (prebuilds/ or build/Release) and applies the thread count. */
+export function native(): NativeAddon {
+  if (addon) return addon;
+  const require = createRequire(import.meta.url);
+  try {
+    const load = require('node-gyp-build') as (dir: string) => NativeAddon;
+    addon = load(ROOT);
+  } catch (e) {
+    throw new MistError(
+      ErrorCode.NATIVE,
+      `the mist-vad native addon could not be loaded (${(e as Error).message.split('\n')[0]}); ` +
+        'run `npm rebuild mist-vad` on a machine with LibTorch (apt-get install -y libtorch-dev libopenblas0-pthread)',
+      { cause: e },
+    );
+  }
+  addon.setNumThreads(defaultThreadCount());
+  return addon;
+}
