@@ -33,15 +33,17 @@ static std::vector<std::string> LoadedBlasLibraries() {
 }
 
 // 'openblas' | 'mkl' | 'reference' | 'unknown'. Debian's reference BLAS lives in .../blas/,
-// OpenBLAS in .../openblas-pthread/ (or -openmp, -serial) behind the same libblas.so.3.
+// OpenBLAS in .../openblas-pthread/ (or -openmp, -serial) behind the same libblas.so.3. The
+// reference one wins when it is mapped at all: it is then the libblas.so.3 LibTorch resolved
+// (OpenBLAS may still be mapped through liblapack.so.3).
 static std::string BlasKind(const std::vector<std::string>& libs) {
-  bool reference = false;
+  bool openblas = false, mkl = false;
   for (const auto& p : libs) {
-    if (p.find("openblas") != std::string::npos) return "openblas";
-    if (p.find("mkl") != std::string::npos) return "mkl";
-    if (p.find("/blas/") != std::string::npos || p.find("libblas.so") != std::string::npos) reference = true;
+    if (p.find("/blas/libblas.so") != std::string::npos || p.find("/refblas") != std::string::npos) return "reference";
+    if (p.find("openblas") != std::string::npos) openblas = true;
+    if (p.find("mkl") != std::string::npos) mkl = true;
   }
-  return reference ? "reference" : "unknown";
+  return mkl ? "mkl" : openblas ? "openblas" : libs.empty() ? "unknown" : "reference";
 }
 
 // How many distinct threads a parallel region really uses here, on this calling thread.

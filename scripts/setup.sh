@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine for mist-vad: system packages (LibTorch, OpenBLAS, FFmpeg,
+# a compiler, CMake), npm dependencies, the native addon and the TypeScript build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+if ! dpkg -s libtorch-dev libopenblas0-pthread ffmpeg cmake g++ >/dev/null 2>&1; then
+  $SUDO apt-get update
+  $SUDO apt-get install -y --no-install-recommends libtorch-dev libopenblas0-pthread ffmpeg cmake g++ make python3
+fi
+npm ci --no-audit --no-fund   # its install hook builds the addon (or loads a prebuilt one)
+npm run build:ts
