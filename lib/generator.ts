@@ -109,13 +109,23 @@ export class MilGenerator {
   /**
    * Async: one anomaly score in (0, 1) per row of x ([rows, D], row-major), eval mode unless
    * mode is 'train'. x is read in place: do not modify it before the promise settles.
+   * `dim`, when given, must be the model's feature size (ERR_MIST_SHAPE otherwise).
    */
-  forward(x: Float32Array, rows?: number, options: { mode?: 'train' | 'eval' } = {}): Promise<Float32Array> {
+  forward(x: Float32Array, rows?: number, dim?: number, options: { mode?: 'train' | 'eval' } = {}): Promise<Float32Array> {
+    if (dim !== undefined && dim !== this.featureDim) {
+      return Promise.reject(new MistError(ErrorCode.SHAPE, `features have D = ${dim}; this generator takes D = ${this.featureDim}`));
+    }
     const n = rows ?? x.length / this.featureDim;
     if (!Number.isInteger(n)) {
-      throw new MistError(ErrorCode.SHAPE, `x has ${x.length} values, not a multiple of the feature size ${this.featureDim}`);
+      return Promise.reject(
+        new MistError(ErrorCode.SHAPE, `x has ${x.length} values, not a multiple of the feature size ${this.featureDim}`),
+      );
     }
-    return this.#get().forward(x, n, options);
+    try {
+      return this.#get().forward(x, n, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** Async: one Adagrad step on the MIL ranking loss; returns the loss terms and gradient norm. */

@@ -49,7 +49,7 @@ test('a preset plus overrides resolves to complete options with defaults', () =>
   // The preset object itself is not changed by an override.
   assert.is(PRESETS['ucf-crime-c3d'].steps, 15000);
   const d = resolveGeneratorTrainOptions({ preset: 'shanghaitech-i3d' });
-  assert.equal({ seed: d.seed, device: d.device, steps: d.steps }, { seed: 0, device: 'cpu', steps: 3000 });
+  assert.equal({ seed: d.seed, device: d.device, steps: d.steps }, { seed: 0, device: undefined, steps: 3000 });
   // Without a preset every hyper-parameter must be given, and then it is enough.
   const full = { ...PRESETS['shanghaitech-i3d'], featureDim: 2048, lossVariant: 'subbag' as const, checkpoint: 'g.pt' };
   const e = resolveGeneratorTrainOptions(full);

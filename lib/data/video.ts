@@ -214,10 +214,27 @@ function outputSize(info: VideoInfo, o: z.output<typeof ClipOptionsSchema>): { w
   return { w, h, filters };
 }
 
+// ffmpeg 5.1 renamed -vsync to -fps_mode; older builds (Ubuntu 22.04 ships 4.4) know only
+// -vsync, and newer ones may drop it. Ask the binary once.
+const syncFlag = new Map<string, Promise<string>>();
+function passthroughFlag(ffmpegPath: string): Promise<string> {
+  let p = syncFlag.get(ffmpegPath);
+  if (!p) {
+    p = run(ffmpegPath, ['-hide_banner', '-h', 'long']).then(
+      (r) => (/^-fps_mode\b/m.test(r.stdout) ? '-fps_mode' : '-vsync'),
+      () => '-fps_mode', // spawning fails again below, with the real error
+    );
+    syncFlag.set(ffmpegPath, p);
+  }
+  return p;
+}
+
 async function* decodeClips(info: VideoInfo, ffmpegPath: string, o: z.output<typeof ClipOptionsSchema>): AsyncGenerator<Clip, void, undefined> {
   throwIfAborted(o.signal);
   const { w, h, filters } = outputSize(info, o);
-  const args = ['-nostdin', '-v', 'error', '-i', info.path, '-map', '0:v:0', '-an', '-sn', '-dn', '-fps_mode', 'passthrough'];
+  // Passthrough: one output frame per decoded frame, none duplicated or dropped to fit a rate.
+  const sync = await passthroughFlag(ffmpegPath);
+  const args = ['-nostdin', '-v', 'error', '-i', info.path, '-map', '0:v:0', '-an', '-sn', '-dn', sync, 'passthrough'];
   if (filters.length) args.push('-vf', filters.join(','));
   // Always RGB from ffmpeg; BGR is a byte swap here, because swscale's bgr24 path rounds
   // differently from its rgb24 path and the two orders should hold the same pixels.

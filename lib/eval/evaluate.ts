@@ -6,20 +6,22 @@ import { ErrorCode, MistError } from '../errors.js';
 import { videoName } from '../data/lists.js';
 import { parseOptions } from '../data/options.js';
 import type { GroundTruth, VideoGroundTruth } from './groundtruth.js';
-import { averagePrecision, falseAlarmRate, frameAuc, prAuc, rocCurve, scoreGap, type RocCurve } from './metrics.js';
+import { aucOf, apOf, falseAlarmRate, mergeSorted, prAucOf, rocCurve, scoreGap, split, type RocCurve } from './metrics.js';
 import { clipScoresToFrames, segmentScoresToClips } from './segments.js';
 
 const isGroundTruth = (v: unknown): v is GroundTruth =>
   typeof v === 'object' && v !== null && Array.isArray((v as GroundTruth).videos);
 const isScoreArray = (v: unknown): boolean =>
-  Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array));
+  Array.isArray(v)
+    ? v.every((x) => typeof x === 'number')
+    : ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array);
 
 /** Options of evaluate(). */
 export const EvaluateOptionsSchema = z.strictObject({
   /** Scores per video name (without extension): one per clip by default. */
   scores: z.custom<Map<string, ArrayLike<number>>>(
     (v) => v instanceof Map && [...v.values()].every(isScoreArray),
-    'must be a Map from video name to an array of scores',
+    'must be a Map from video name to an array (or typed array) of numbers',
   ),
   groundTruth: z.custom<GroundTruth>(isGroundTruth, 'must be a ground truth from a load*GroundTruth() function'),
   /**
@@ -129,10 +131,12 @@ export function evaluate(options: EvaluateOptions): Evaluation {
   let anomalousFrames = 0;
   for (let i = 0; i < total; i++) anomalousFrames += labels[i] as number;
 
+  // One sort serves AUC, AP and PR-AUC.
+  const all = split(labels, scores, 'evaluate');
   const result: Evaluation = {
-    auc: frameAuc(labels, scores),
-    ap: averagePrecision(labels, scores),
-    prAuc: prAuc(labels, scores),
+    auc: aucOf(all),
+    ap: apOf(all),
+    prAuc: prAucOf(all),
     far: normalTotal > 0 ? falseAlarmRate(normalScores, { threshold: o.farThreshold }) : undefined,
     scoreGap: scoreGap(labels, scores),
     frames: total,
@@ -141,12 +145,14 @@ export function evaluate(options: EvaluateOptions): Evaluation {
   };
 
   // Per class: that class's videos (all their frames) against all normal videos' frames.
+  // The normal frames are sorted once and merged into each class's negatives.
   if (normalTotal > 0 && picked.every(({ v }) => v.className !== undefined)) {
+    const normalSorted = Float64Array.from(normalScores).sort();
     const classes = [...new Set(picked.filter(({ v }) => v.anomalous).map(({ v }) => v.className as string))].sort();
     const perClass: Record<string, number> = {};
     for (const c of classes) {
       const members = picked.filter(({ v }) => v.className === c);
-      const n = members.reduce((a, { v }) => a + v.labels.length, 0) + normalTotal;
+      const n = members.reduce((a, { v }) => a + v.labels.length, 0);
       const l = new Uint8Array(n);
       const s = new Float32Array(n);
       let k = 0;
@@ -155,9 +161,9 @@ export function evaluate(options: EvaluateOptions): Evaluation {
         s.set(vs, k);
         k += vs.length;
       }
-      s.set(normalScores, k);
-      if (!members.some(({ v }) => v.labels.includes(1))) continue;
-      perClass[c] = frameAuc(l, s);
+      const part = split(l, s, `evaluate (${c})`);
+      if (part.pos.length === 0) continue;
+      perClass[c] = aucOf({ pos: part.pos, neg: mergeSorted(part.neg, normalSorted) });
     }
     result.perClassAuc = perClass;
   }

@@ -240,6 +240,11 @@ function xdViolent(name: string): boolean {
  * name order. Sync. Throws ERR_MIST_ARG, ERR_MIST_IO or ERR_MIST_FORMAT.
  */
 export function loadXdViolenceGroundTruth(options: XdViolenceGroundTruthOptions): GroundTruth {
+  // A union's own message ("Invalid input") says nothing about which fields it wanted.
+  const given = (options ?? {}) as Record<string, unknown>;
+  if (given.labelsDir === undefined && given.annotation === undefined) {
+    throw new MistError(ErrorCode.ARG, 'invalid XD-Violence ground-truth options: give labelsDir, or annotation and frameCounts');
+  }
   const o = parseOptions(XdViolenceGroundTruthOptionsSchema, options, 'XD-Violence ground-truth options');
   const videos: VideoGroundTruth[] = [];
   const push = (name: string, full: Uint8Array, anomalous: boolean): void => {

@@ -24,12 +24,26 @@ export interface ThresholdCounts {
   negatives: number;
 }
 
-interface Split {
+/** Scores of positive and of negative frames, each sorted ascending. Internal. */
+export interface Split {
   pos: Float64Array;
   neg: Float64Array;
 }
 
-function split(labels: Labels, scores: Scores, what: string): Split {
+/** Merges two ascending arrays into one ascending array. Sync. Internal. */
+export function mergeSorted(a: Float64Array, b: Float64Array): Float64Array {
+  const out = new Float64Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = (a[i] as number) <= (b[j] as number) ? (a[i++] as number) : (b[j++] as number);
+  while (i < a.length) out[k++] = a[i++] as number;
+  while (j < b.length) out[k++] = b[j++] as number;
+  return out;
+}
+
+/** Checks and splits labels/scores into sorted positive and negative scores. Sync. Internal. */
+export function split(labels: Labels, scores: Scores, what: string): Split {
   const n = labels.length;
   if (scores.length !== n) {
     throw new MistError(ErrorCode.SHAPE, `${what}: ${n} labels but ${scores.length} scores`);
@@ -124,7 +138,11 @@ export function thresholdCounts(labels: Labels, scores: Scores): ThresholdCounts
  * ERR_MIST_SHAPE for a length mismatch, ERR_MIST_ARG for a label not 0/1 or a NaN score.
  */
 export function frameAuc(labels: Labels, scores: Scores): number {
-  const s = split(labels, scores, 'frameAuc');
+  return aucOf(split(labels, scores, 'frameAuc'));
+}
+
+/** frameAuc on an already split input. Internal. */
+export function aucOf(s: Split): number {
   needBoth(s, 'AUC');
   // Twice the trapezoid area in integer counts (exact below 2^53), divided once at the end.
   let area = 0;
@@ -216,7 +234,11 @@ export function prCurve(labels: Labels, scores: Scores): PrCurve {
  * and as frameAuc otherwise.
  */
 export function averagePrecision(labels: Labels, scores: Scores): number {
-  const s = split(labels, scores, 'averagePrecision');
+  return apOf(split(labels, scores, 'averagePrecision'));
+}
+
+/** averagePrecision on an already split input. Internal. */
+export function apOf(s: Split): number {
   if (s.pos.length === 0) throw new MistError(ErrorCode.METRIC, 'average precision is undefined without anomalous (1) frames');
   const P = s.pos.length;
   let sum = 0;
@@ -234,7 +256,11 @@ export function averagePrecision(labels: Labels, scores: Scores): number {
  * averagePrecision, which uses steps. Sync. Throws as averagePrecision.
  */
 export function prAuc(labels: Labels, scores: Scores): number {
-  const s = split(labels, scores, 'prAuc');
+  return prAucOf(split(labels, scores, 'prAuc'));
+}
+
+/** prAuc on an already split input. Internal. */
+export function prAucOf(s: Split): number {
   if (s.pos.length === 0) throw new MistError(ErrorCode.METRIC, 'PR-AUC is undefined without anomalous (1) frames');
   const P = s.pos.length;
   let area = 0;

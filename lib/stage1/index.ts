@@ -60,3 +60,12 @@ export {
 } from './synthetic.js';
 // FeatureArray is lib/data's type (re-exported there); parseOptions stays internal.
 export { featureDims, CropSchema, type VideoFeatures, type CropMode } from './types.js';
+export {
+  trainGenerator,
+  evaluateGenerator,
+  type TrainGeneratorOptions,
+  type TrainGeneratorResult,
+  type GeneratorTestSet,
+  type TrainProgress,
+  type HistoryEntry,
+} from './train.js';

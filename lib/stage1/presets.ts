@@ -73,7 +73,7 @@ export const GeneratorTrainOptionsSchema = GeneratorHyperparametersSchema.partia
     seed: z.int({ error: 'must be an integer in [0, 2^32)' }).min(0, { error: 'must be an integer in [0, 2^32)' })
       .max(2 ** 32 - 1, { error: 'must be an integer in [0, 2^32)' }).default(0),
     device: z.string({ error: "must be 'cpu', 'cuda' or 'cuda:N'" })
-      .regex(/^(cpu|cuda(:\d+)?)$/, { error: "must be 'cpu', 'cuda' or 'cuda:N'" }).default('cpu'),
+      .regex(/^(cpu|cuda(:\d+)?)$/, { error: "must be 'cpu', 'cuda' or 'cuda:N'" }).optional(),
     /** 'mean' averages the crops of [N, C, D] features; an integer takes that crop. */
     crop: CropSchema,
     /** Where to write the trained weights; none keeps them in memory only. */

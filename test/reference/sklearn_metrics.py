@@ -62,7 +62,8 @@ small = {
     'all-equal': ([0, 1, 0, 1, 1], [0.3, 0.3, 0.3, 0.3, 0.3]),
     'perfect': ([0, 0, 1, 1, 1], [0.1, 0.2, 0.7, 0.8, 0.9]),
     'reversed': ([1, 1, 0, 0], [0.1, 0.2, 0.7, 0.8]),
-    'collinear': ([1, 0, 1, 0, 1, 0, 1, 0], [8, 7, 6, 5, 4, 3, 2, 1]),
+    'staircase': ([1, 0, 1, 0, 1, 0, 1, 0], [8, 7, 6, 5, 4, 3, 2, 1]),
+    'collinear': ([1, 1, 1, 0, 0, 0], [6, 5, 4, 3, 2, 1]),
 }
 for name, (y, s) in small.items():
     cases[name] = {'labels': y, 'scores': s, **all_metrics(np.array(y), np.array(s, dtype=np.float64), curves=True)}
