@@ -30,7 +30,7 @@ export interface VideoGroundTruth {
 
 /** Ground truth of a test set, with its totals. */
 export interface GroundTruth {
-  dataset: 'ucf-crime' | 'shanghaitech' | 'xd-violence' | 'rtfm';
+  dataset: 'ucf-crime' | 'shanghaitech' | 'xd-violence' | 'rtfm' | 'synthetic';
   videos: VideoGroundTruth[];
   /** Sum of labels.length. */
   totalFrames: number;

@@ -54,6 +54,7 @@ export {
 } from './scoring.js';
 export {
   makeSyntheticFeatures,
+  syntheticGroundTruth,
   SyntheticFeaturesOptionsSchema,
   type SyntheticFeaturesOptions,
   type SyntheticVideo,

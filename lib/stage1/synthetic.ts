@@ -1,6 +1,7 @@
 // Synthetic clip features with a known answer, for tests and demos that must run without the
 // real feature files (none are public in git) and without a GPU.
 import { z } from 'zod';
+import type { GroundTruth } from '../eval/groundtruth.js';
 import { createRng } from '../rng.js';
 import { parseOptions } from './options.js';
 import type { VideoFeatures } from './types.js';
@@ -80,4 +81,21 @@ export function makeSyntheticFeatures(options: SyntheticFeaturesOptions): { vide
     videos.push({ name, anomalous, labels, features: { data, shape: [n, o.dim] } });
   }
   return { videos, direction };
+}
+
+/**
+ * The frame-level ground truth of synthetic videos: each clip label covers its 16 frames.
+ * Sync. Lets evaluate() and trainGenerator() score synthetic runs like real ones.
+ */
+export function syntheticGroundTruth(videos: readonly SyntheticVideo[], clipLength = 16): GroundTruth {
+  let totalFrames = 0;
+  let anomalousFrames = 0;
+  const out = videos.map((v) => {
+    const labels = new Uint8Array(v.labels.length * clipLength);
+    v.labels.forEach((l, c) => labels.fill(l, c * clipLength, (c + 1) * clipLength));
+    totalFrames += labels.length;
+    for (const l of labels) anomalousFrames += l;
+    return { name: v.name, anomalous: v.anomalous, sourceFrames: labels.length, frames: labels.length, labels };
+  });
+  return { dataset: 'synthetic', videos: out, totalFrames, anomalousFrames, anomalousVideos: videos.filter((v) => v.anomalous).length };
 }
