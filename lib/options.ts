@@ -1,6 +1,7 @@
-// One place that turns zod failures into MistErrors, so that every option object of stage 1
-// reports each bad field once, in one line, with the value it got.
-import type { z } from 'zod';
+// One place that turns zod failures into MistErrors, so that every option object of the
+// package reports each bad field once, in one line, with the value it got (the schemas are
+// strict, so a typo such as `treshold` fails instead of being ignored).
+import { z } from 'zod';
 import { ErrorCode, MistError } from './errors.js';
 
 function show(value: unknown): string {
@@ -18,7 +19,9 @@ function show(value: unknown): string {
  * (a value can fail several checks; the first says enough), unknown keys named one by one.
  */
 export function parseOptions<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
-  const r = schema.safeParse(value, { reportInput: true });
+  // An omitted options object means "all defaults".
+  const input = value === undefined && schema instanceof z.ZodObject ? {} : value;
+  const r = schema.safeParse(input, { reportInput: true });
   if (r.success) return r.data;
   const seen = new Set<string>();
   const lines: string[] = [];

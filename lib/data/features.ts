@@ -12,7 +12,7 @@ import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, MistError } from '../errors.js';
-import { parseOptions } from './options.js';
+import { parseOptions } from '../options.js';
 import { readFileOrThrow, readNpy, writeNpy, type NpyArray } from './npy.js';
 
 /** A feature matrix in row-major order: [T, D], or [T, K, D] for K crops per clip. */

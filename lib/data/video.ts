@@ -7,7 +7,7 @@ import { execFile, spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { z } from 'zod';
 import { ErrorCode, MistError, throwIfAborted } from '../errors.js';
-import { parseOptions } from './options.js';
+import { parseOptions } from '../options.js';
 
 /** One clip of consecutive frames, row-major [frames, height, width, 3] uint8. */
 export interface Clip {

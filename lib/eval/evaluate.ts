@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { ErrorCode, MistError } from '../errors.js';
 import { videoName } from '../data/lists.js';
-import { parseOptions } from '../data/options.js';
+import { parseOptions } from '../options.js';
 import type { GroundTruth, VideoGroundTruth } from './groundtruth.js';
 import { aucOf, apOf, falseAlarmRate, mergeSorted, prAucOf, rocCurve, scoreGap, split, type RocCurve } from './metrics.js';
 import { clipScoresToFrames, segmentScoresToClips } from './segments.js';

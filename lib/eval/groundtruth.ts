@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { ErrorCode, MistError } from '../errors.js';
 import { readFileOrThrow, readNpy, type NpyArray } from '../data/npy.js';
 import { readRtfmList, readShanghaiTechList, uniqueVideoNames, videoName, type VideoEntry } from '../data/lists.js';
-import { parseOptions } from '../data/options.js';
+import { parseOptions } from '../options.js';
 
 /** Ground truth of one video. */
 export interface VideoGroundTruth {

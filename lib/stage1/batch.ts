@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { ErrorCode, MistError } from '../errors.js';
 import type { Rng } from '../rng.js';
-import { parseOptions } from './options.js';
+import { parseOptions } from '../options.js';
 import { sparseContinuousSample } from './sampling.js';
 import { type CropMode, CropSchema, type VideoFeatures, checkCrop, copyClipFeature, featureDims } from './types.js';
 

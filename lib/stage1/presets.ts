@@ -1,7 +1,7 @@
 // Stage-1 hyper-parameters: the four dataset/feature presets of the paper and the training
 // options that select or override them. The values come from the spec (MIST.md, "Stage 1").
 import { z } from 'zod';
-import { parseOptions } from './options.js';
+import { parseOptions } from '../options.js';
 import { CropSchema } from './types.js';
 
 const posInt = (what: string) => z.int({ error: `must be ${what}` }).positive({ error: `must be ${what}` });

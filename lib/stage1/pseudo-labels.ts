@@ -4,7 +4,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, MistError } from '../errors.js';
-import { parseOptions } from './options.js';
+import { parseOptions } from '../options.js';
 import { NdArray, readPickledNpy } from './pickle.js';
 
 /** Options of refinePseudoLabels. */

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { ErrorCode, MistError } from '../errors.js';
 import type { Rng } from '../rng.js';
-import { parseOptions } from './options.js';
+import { parseOptions } from '../options.js';
 
 const posInt = (what: string) => z.int({ error: `must be ${what}` }).positive({ error: `must be ${what}` });
 

@@ -1,7 +1,7 @@
 // Scoring whole videos with a trained generator, and turning the scores into pseudo labels.
 import { z } from 'zod';
 import { ErrorCode, MistError, throwIfAborted } from '../errors.js';
-import { parseOptions } from './options.js';
+import { parseOptions } from '../options.js';
 import { refinePseudoLabels } from './pseudo-labels.js';
 import { type CropMode, CropSchema, type VideoFeatures, checkCrop, copyClipFeature, featureDims } from './types.js';
 
