@@ -3,6 +3,7 @@
 // its own process (so peak memory is its own). Run: npm run bench:stage1 [-- STEPS]
 // Needs python3-torch for the PyTorch column (Debian: apt-get install -y python3-torch).
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const steps = Number(process.argv[2] ?? 10);
 const threads = Number(process.env.MIST_NUM_THREADS ?? 2);
+// Debian's python3-torch lives under /usr/bin/python3 (a pyenv python3 on PATH may lack it).
+const python = process.env.MIST_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 
 interface Result { engine: string; medianMs: number; minMs: number; peakRssMiB: number; threads: number; batchMs?: number }
 
@@ -62,7 +65,7 @@ if (process.argv.includes('--child')) {
   await child();
 } else {
   const ours = run(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), String(steps), '--child']);
-  const torch = run('python3', [join(here, 'stage1_step_pytorch.py'), String(steps), String(threads)]);
+  const torch = run(python, [join(here, 'stage1_step_pytorch.py'), String(steps), String(threads)]);
   console.log(`stage-1 training step, ShanghaiTech preset: 40 + 40 videos x 224 clips x 1024, top-7 loss, Adagrad`);
   console.log(`machine: ${cpus()[0]?.model} x ${cpus().length}, ${threads} threads, median of ${steps} steps\n`);
   console.log('| engine | step (median) | step (min) | peak RSS |');

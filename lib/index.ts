@@ -16,3 +16,4 @@ export {
 export * from './data/index.js';
 export * from './eval/index.js';
 export * from './stage1/index.js';
+export * from './encoder.js';

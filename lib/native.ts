@@ -108,3 +108,113 @@ export function native(): NativeAddon {
   addon.setNumThreads(defaultThreadCount());
   return addon;
 }
+
+// ---- Stage 2: SGA encoder (native/encoder_binding.cc) ----------------------------------------
+
+/** [frames, height, width] of the clips a model takes. */
+export type NativeInputSize = [number, number, number];
+
+export interface NativeSgaEncoderOptions {
+  backbone?: 'i3d' | 'c3d';
+  width?: number;
+  expandK?: number;
+  dropout?: number;
+  inputSize?: NativeInputSize;
+  device?: string;
+  seed?: number;
+  fold?: boolean;
+}
+
+export interface NativeSgaOutput {
+  score: Float32Array;
+  guided: Float32Array;
+  attention: Float32Array;
+  attentionShape: number[];
+  feature: Float32Array;
+  featureDim: number;
+}
+
+export interface NativeSgaTaps {
+  sga: Float32Array;
+  sgaShape: number[];
+  main: Float32Array;
+  mainShape: number[];
+}
+
+export interface NativeLoadReport {
+  missing: string[];
+  unexpected: string[];
+  ignored: string[];
+  loaded: number;
+  layout: 'mist-vad' | 'mist' | 'state-dict' | 'backbone';
+}
+
+export interface NativeParameterGroups {
+  decay: string[];
+  noDecay: string[];
+  frozen: string[];
+  decayCount: number;
+  noDecayCount: number;
+  frozenCount: number;
+}
+
+export interface NativeParameterCount {
+  total: number;
+  trainable: number;
+  backbone: number;
+  sgaBranch: number;
+  head: number;
+}
+
+export interface NativeMacs {
+  total: number;
+  backbone: number;
+  sgaBranch: number;
+  head: number;
+  inputSize: NativeInputSize;
+}
+
+export interface NativeSgaEncoderDescription {
+  backbone: 'i3d' | 'c3d';
+  width: number;
+  expandK: number;
+  dropout: number;
+  inputSize: NativeInputSize;
+  device: string;
+  training: boolean;
+  fold: boolean;
+  blocks: string[];
+  sgaShape: number[];
+  mainShape: number[];
+  attentionShape: number[];
+  featureDim: number;
+  sizeBytes: number;
+}
+
+export interface NativeSgaEncoder {
+  forward(clips: Float32Array, n: number, inputSize?: NativeInputSize): Promise<NativeSgaOutput>;
+  taps(clips: Float32Array, n: number, inputSize?: NativeInputSize): Promise<NativeSgaTaps>;
+  loadStateDict(path: string): Promise<NativeLoadReport>;
+  save(path: string): Promise<void>;
+  setTraining(on: boolean): void;
+  freeze(options: { blocks?: string[]; batchNormAffine?: boolean; batchNormStats?: boolean }): number;
+  parameterGroups(): NativeParameterGroups;
+  parameterCount(): NativeParameterCount;
+  macsPerClip(inputSize?: NativeInputSize): NativeMacs;
+  describe(): NativeSgaEncoderDescription;
+  stateDict(): Record<string, Float32Array>;
+  dispose(): void;
+}
+
+export interface NativeEncoderCheckpointConfig {
+  backbone: 'i3d' | 'c3d';
+  width: number;
+  expandK: number;
+  dropout: number;
+}
+
+// Declaration merging: these members join NativeAddon above.
+export interface NativeAddon {
+  SgaEncoder: new (options: NativeSgaEncoderOptions) => NativeSgaEncoder;
+  encoderCheckpointConfig(path: string): Promise<NativeEncoderCheckpointConfig | null>;
+}

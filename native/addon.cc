@@ -1,14 +1,18 @@
 // Registry only: wires each native family's exports.
 #include <napi.h>
 
+#include "encoder.h"
+#include "allocator.h"
 #include "generator.h"
 #include "info.h"
 #include "mil_loss.h"
 
 static Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
+  mist::InitAllocator(env, exports);
   mist::InitInfo(env, exports);
   mist::InitMilLoss(env, exports);
   mist::Generator::Init(env, exports);
+  mist::InitSgaEncoder(env, exports);
   return exports;
 }
 

@@ -16,16 +16,38 @@ GeneratorNetImpl::GeneratorNetImpl(int64_t dim, int64_t hidden1, int64_t hidden2
       fc3(register_module("fc3", torch::nn::Linear(hidden2, 1))),
       dropout(p) {}
 
-static torch::Tensor Dropout(const torch::Tensor& x, double p, at::Generator* gen) {
-  if (!gen || p <= 0) return x;
-  // Masks come from the model's own CPU generator: reproducible whatever else runs.
-  auto mask = torch::empty(x.sizes(), torch::kFloat32).bernoulli_(1.0 - p, *gen).div_(1.0 - p);
+// Counter-based dropout masks: element i of a call draws splitmix64(key + counter + i), so a
+// mask depends only on the seed and how many values were drawn before it, never on the thread
+// count, and filling it is parallel. (LibTorch's bernoulli_ with a private generator is
+// serial and was most of a training step's time.)
+static inline uint64_t SplitMix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+static torch::Tensor Dropout(const torch::Tensor& x, double p, DropoutStream* stream) {
+  if (!stream || p <= 0) return x;
+  auto mask = torch::empty(x.sizes(), torch::kFloat32);
+  float* m = mask.data_ptr<float>();
+  const int64_t n = mask.numel();
+  const uint64_t base = stream->key + stream->counter;
+  stream->counter += static_cast<uint64_t>(n);
+  const double keep = 1.0 - p;
+  const float scale = static_cast<float>(1.0 / keep);
+  at::parallel_for(0, n, 1 << 15, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const double u = static_cast<double>(SplitMix64(base + static_cast<uint64_t>(i)) >> 11) * 0x1.0p-53;
+      m[i] = u < keep ? scale : 0.0f;
+    }
+  });
   return x * mask.to(x.device(), /*non_blocking=*/true);
 }
 
-torch::Tensor GeneratorNetImpl::forward(const torch::Tensor& x, at::Generator* gen) {
-  auto h = Dropout(torch::relu(fc1(x)), dropout, gen);
-  h = Dropout(fc2(h), dropout, gen);  // no ReLU after the 32-unit layer (released code)
+torch::Tensor GeneratorNetImpl::forward(const torch::Tensor& x, DropoutStream* drop) {
+  auto h = Dropout(torch::relu(fc1(x)), dropout, drop);
+  h = Dropout(fc2(h), dropout, drop);  // no ReLU after the 32-unit layer (released code)
   return torch::sigmoid(fc3(h)).squeeze(-1);
 }
 
@@ -82,6 +104,7 @@ Generator::Generator(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Generato
     c.clip = GetNumber(o, "clip", 10.0);
     s->device = ParseDevice(GetString(o, "device", torch::cuda::is_available() ? "cuda" : "cpu"));
     s->rng = at::detail::createCPUGenerator(c.seed);
+    s->drop.key = SplitMix64(c.seed ^ 0x6D697374ull);
     c10::impl::GenericDict loaded(c10::StringType::get(), c10::AnyType::get());
     const std::string checkpoint = GetString(o, "checkpoint", "");
     if (!checkpoint.empty()) {
@@ -158,7 +181,7 @@ Napi::Value Generator::Forward(const Napi::CallbackInfo& info) {
           std::lock_guard<std::mutex> lock(s->mutex);
           c10::InferenceMode guard;
           s->net->train(train);
-          *out = s->net->forward(x.to(s->device), train ? &s->rng : nullptr).to(torch::kCPU);
+          *out = s->net->forward(x.to(s->device), train ? &s->drop : nullptr).to(torch::kCPU);
         },
         [out, keep](Napi::Env env) -> Napi::Value { return ToFloat32Array(env, *out); });
   });
@@ -183,7 +206,7 @@ Napi::Value Generator::TrainStep(const Napi::CallbackInfo& info) {
           std::lock_guard<std::mutex> lock(s->mutex);
           torch::AutoGradMode enable(true);
           s->net->train(true);
-          auto scores = s->net->forward(x.to(s->device), &s->rng).view({o.normal + o.anomalous, o.clips});
+          auto scores = s->net->forward(x.to(s->device), &s->drop).view({o.normal + o.anomalous, o.clips});
           auto t = MilRankingLoss(scores, o);
           s->optimizer->zero_grad();
           t.total.backward();

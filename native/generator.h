@@ -9,10 +9,16 @@
 
 namespace mist {
 
+// Where dropout masks come from: a key fixed by the seed and a running count of draws.
+struct DropoutStream {
+  uint64_t key = 0;
+  uint64_t counter = 0;
+};
+
 struct GeneratorNetImpl : torch::nn::Module {
   GeneratorNetImpl(int64_t dim, int64_t hidden1, int64_t hidden2, double dropout);
-  // `gen` draws the dropout masks (train mode only) so that a seed fixes a whole run.
-  torch::Tensor forward(const torch::Tensor& x, at::Generator* gen);
+  // `drop` draws the dropout masks (train mode only; null in eval) so a seed fixes a whole run.
+  torch::Tensor forward(const torch::Tensor& x, DropoutStream* drop);
   torch::nn::Linear fc1{nullptr}, fc2{nullptr}, fc3{nullptr};
   double dropout;
 };
@@ -30,7 +36,8 @@ struct GeneratorState {
   torch::Device device{torch::kCPU};
   GeneratorNet net{nullptr};
   std::unique_ptr<torch::optim::Adagrad> optimizer;
-  at::Generator rng;
+  at::Generator rng;  // weight initialisation
+  DropoutStream drop;
   int64_t steps = 0;
 };
 

@@ -1,0 +1,246 @@
+// Stage 2: the SGA encoder (I3D or C3D with the self-guided attention branch and two heads),
+// in LibTorch. Loads the public weights by name; scores clips off the event loop.
+import { existsSync } from 'node:fs';
+
+import { z } from 'zod';
+
+import { DeviceSchema, resolveDevice } from './device.js';
+import { ErrorCode, MistError } from './errors.js';
+import {
+  native,
+  type NativeInputSize,
+  type NativeLoadReport,
+  type NativeMacs,
+  type NativeParameterCount,
+  type NativeParameterGroups,
+  type NativeSgaEncoder,
+  type NativeSgaEncoderDescription,
+} from './native.js';
+import { parseOptions } from './options.js';
+
+const PositiveInt = z.number().int().positive();
+/** [frames, height, width] of one clip. */
+export const InputSizeSchema = z.tuple([PositiveInt.max(4096), PositiveInt.max(4096), PositiveInt.max(4096)]);
+export type InputSize = z.infer<typeof InputSizeSchema>;
+
+/** The paper's input sizes: I3D 16 x 224 x 224, C3D 16 x 112 x 112. */
+export const DEFAULT_INPUT_SIZE: Record<'i3d' | 'c3d', InputSize> = { i3d: [16, 224, 224], c3d: [16, 112, 112] };
+
+export const SgaEncoderOptionsSchema = z.strictObject({
+  backbone: z.enum(['i3d', 'c3d']),
+  /** [frames, height, width] the clips have (default: the paper's for the backbone). */
+  inputSize: InputSizeSchema.optional(),
+  /** Channel multiplier for every backbone layer (1 = the paper's; small values make tiny test models). */
+  width: z.number().positive().max(16).default(1),
+  /** K: the SGA branch has 2K detectors (spec: 8). */
+  expandK: PositiveInt.max(1024).default(8),
+  /** Dropout before the main head's Linear (spec: 0.8), train mode only. */
+  dropout: z.number().min(0).lt(1).default(0.8),
+  device: DeviceSchema.optional(),
+  /** Seeds the initial weights and every dropout mask of this model. */
+  seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+  /** Evaluate through the folded copy (BatchNorm folded, fused 1x1 convolutions). */
+  fold: z.boolean().default(true),
+});
+export type SgaEncoderOptions = z.input<typeof SgaEncoderOptionsSchema>;
+
+export const FreezeOptionsSchema = z.strictObject({
+  /** Backbone blocks whose parameters stop training ('all', 'none' or names from `blocks`). */
+  blocks: z.union([z.literal('all'), z.literal('none'), z.array(z.string())]).default('none'),
+  /** Freeze every backbone BatchNorm weight and bias as well (running statistics still update). */
+  batchNormAffine: z.boolean().default(false),
+  /** Freeze the BatchNorm running statistics too (BatchNorm stays in eval mode while training). */
+  batchNormStats: z.boolean().default(false),
+});
+export type FreezeOptions = z.input<typeof FreezeOptionsSchema>;
+
+/** Per clip: the anomaly score, the guided head's probabilities, the attention map, the feature. */
+export interface SgaEncoderOutput {
+  /** softmax(main head)[anomalous], one per clip. */
+  score: Float32Array;
+  /** The guided head's softmax, [n, 2] (normal, anomalous). */
+  guided: Float32Array;
+  /** The attention map A, [n, T', H', W'] (I3D at 224²: [n, 1, 7, 7]). */
+  attention: Float32Array;
+  attentionShape: number[];
+  /** GAP of the attended main feature map, [n, D] (D = 1024 for I3D, 512 for C3D). */
+  feature: Float32Array;
+  featureDim: number;
+}
+
+/** The two backbone feature maps, as [n, C, T, H, W]. */
+export interface SgaEncoderTaps {
+  sga: Float32Array;
+  sgaShape: number[];
+  main: Float32Array;
+  mainShape: number[];
+}
+
+export type LoadReport = NativeLoadReport;
+export type ParameterGroups = NativeParameterGroups;
+export type ParameterCount = NativeParameterCount;
+export type MacCount = NativeMacs;
+
+/**
+ * MIST's stage-2 encoder: I3D (Inception-v1 inflated) or C3D with the self-guided attention
+ * branch, the main head and the guided head, in LibTorch. Computing methods are asynchronous
+ * and run off the event loop; a clips array is read in place until its promise settles.
+ */
+export class SgaEncoder {
+  #native: NativeSgaEncoder | undefined;
+  readonly backbone: 'i3d' | 'c3d';
+  readonly inputSize: InputSize;
+  readonly featureDim: number;
+  /** Backbone block names, in order (what freeze() takes). */
+  readonly blocks: readonly string[];
+
+  private constructor(n: NativeSgaEncoder) {
+    this.#native = n;
+    const d = n.describe();
+    this.backbone = d.backbone;
+    this.inputSize = d.inputSize;
+    this.featureDim = d.featureDim;
+    this.blocks = Object.freeze([...d.blocks]);
+  }
+
+  /** Sync: a freshly initialised encoder (PyTorch's default initialisation, seeded). */
+  static create(options: SgaEncoderOptions): SgaEncoder {
+    const o = parseOptions(SgaEncoderOptionsSchema, options, 'SGA encoder options');
+    return new SgaEncoder(
+      new (native().SgaEncoder)({
+        backbone: o.backbone,
+        width: o.width,
+        expandK: o.expandK,
+        dropout: o.dropout,
+        inputSize: o.inputSize ?? DEFAULT_INPUT_SIZE[o.backbone],
+        device: resolveDevice(o.device),
+        seed: o.seed,
+        fold: o.fold,
+      }),
+    );
+  }
+
+  /**
+   * Async: an encoder saved with save(), rebuilt with its own configuration. ERR_MIST_IO when
+   * the file is missing, ERR_MIST_WEIGHTS when it is not one of ours (use create() and
+   * loadStateDict() for the public weights) or does not hold every tensor.
+   */
+  static async load(
+    path: string,
+    options: Omit<SgaEncoderOptions, 'backbone' | 'width' | 'expandK' | 'dropout'> = {},
+  ): Promise<SgaEncoder> {
+    if (!existsSync(path)) throw new MistError(ErrorCode.IO, `no such checkpoint: ${path}`);
+    const config = await native().encoderCheckpointConfig(path);
+    if (!config) {
+      throw new MistError(
+        ErrorCode.WEIGHTS,
+        `${path} is not a mist-vad encoder checkpoint; use SgaEncoder.create() and loadStateDict() for other weights`,
+      );
+    }
+    const encoder = SgaEncoder.create({ ...options, ...config });
+    const report = await encoder.loadStateDict(path);
+    if (report.missing.length > 0) {
+      encoder.dispose();
+      throw new MistError(ErrorCode.WEIGHTS, `${path} lacks ${report.missing.length} tensors (${report.missing[0]}, ...)`);
+    }
+    return encoder;
+  }
+
+  #get(): NativeSgaEncoder {
+    if (!this.#native) throw new MistError(ErrorCode.DISPOSED, 'this SgaEncoder was disposed');
+    return this.#native;
+  }
+
+  #count(clips: Float32Array, n: number | undefined, size: InputSize): number {
+    const per = 3 * size[0] * size[1] * size[2];
+    const count = n ?? clips.length / per;
+    if (!Number.isInteger(count) || count < 1) {
+      throw new MistError(
+        ErrorCode.SHAPE,
+        `clips has ${clips.length} values, not a positive multiple of 3 x ${size.join(' x ')} = ${per}`,
+      );
+    }
+    return count;
+  }
+
+  /**
+   * Async: scores a batch of clips [n, 3, T, H, W] (row-major; n defaults to what the length
+   * implies; inputSize to the model's). Eval mode unless setTraining(true).
+   */
+  forward(clips: Float32Array, n?: number, inputSize?: InputSize): Promise<SgaEncoderOutput> {
+    const size = inputSize ? parseOptions(InputSizeSchema, inputSize, 'inputSize') : this.inputSize;
+    return this.#get().forward(clips, this.#count(clips, n, size), size as NativeInputSize);
+  }
+
+  /** Async: the two backbone feature maps (SGA input and main-branch input) of a batch of clips. */
+  taps(clips: Float32Array, n?: number, inputSize?: InputSize): Promise<SgaEncoderTaps> {
+    const size = inputSize ? parseOptions(InputSizeSchema, inputSize, 'inputSize') : this.inputSize;
+    return this.#get().taps(clips, this.#count(clips, n, size), size as NativeInputSize);
+  }
+
+  /**
+   * Async: loads tensors by name from a PyTorch zip checkpoint: the Kinetics I3D port's
+   * model_rgb.pth, a C3D Sports-1M state dict, a released MIST checkpoint or one of ours.
+   * Reports what it did not find and what it did not use; ERR_MIST_WEIGHTS (nothing loaded)
+   * for a file that is not a state dict, is in the legacy format or has a mismatched shape.
+   */
+  loadStateDict(path: string): Promise<LoadReport> {
+    if (!existsSync(path)) return Promise.reject(new MistError(ErrorCode.IO, `no such weights file: ${path}`));
+    return this.#get().loadStateDict(path);
+  }
+
+  /** Async: writes {model: state dict, mist: config} in PyTorch's zip format (atomically). */
+  save(path: string): Promise<void> {
+    return this.#get().save(path);
+  }
+
+  /** Sync: train mode (BatchNorm batch statistics and dropout) or eval mode for later calls. */
+  setTraining(on: boolean): void {
+    this.#get().setTraining(on);
+  }
+
+  /** Sync: which backbone parameters train; returns the number of frozen parameters. */
+  freeze(options: FreezeOptions): number {
+    const o = parseOptions(FreezeOptionsSchema, options, 'freeze options');
+    const blocks = o.blocks === 'all' ? [...this.blocks] : o.blocks === 'none' ? [] : o.blocks;
+    const unknown = blocks.filter((b) => !this.blocks.includes(b));
+    if (unknown.length > 0) {
+      throw new MistError(
+        ErrorCode.ARG,
+        `invalid freeze options: blocks: unknown ${this.backbone} block ${unknown.map((b) => `'${b}'`).join(', ')}`,
+      );
+    }
+    return this.#get().freeze({ blocks, batchNormAffine: o.batchNormAffine, batchNormStats: o.batchNormStats });
+  }
+
+  /** Sync: trainable parameter names with weight decay (weights) and without (biases, BatchNorm). */
+  parameterGroups(): ParameterGroups {
+    return this.#get().parameterGroups();
+  }
+
+  /** Sync: parameter counts, in total and by part. */
+  parameterCount(): ParameterCount {
+    return this.#get().parameterCount();
+  }
+
+  /** Sync: multiply-accumulates per clip of every convolution and Linear (FLOPs are twice this). */
+  macsPerClip(inputSize?: InputSize): MacCount {
+    return this.#get().macsPerClip(inputSize ? (parseOptions(InputSizeSchema, inputSize, 'inputSize') as NativeInputSize) : undefined);
+  }
+
+  /** Sync: configuration, tap shapes at the configured input size, size in bytes. */
+  describe(): NativeSgaEncoderDescription {
+    return this.#get().describe();
+  }
+
+  /** Sync: copies of every parameter and buffer by PyTorch name. */
+  stateDict(): Record<string, Float32Array> {
+    return this.#get().stateDict();
+  }
+
+  /** Frees the native model; later calls throw ERR_MIST_DISPOSED. */
+  dispose(): void {
+    this.#native?.dispose();
+    this.#native = undefined;
+  }
+}

@@ -1,0 +1,14 @@
+// A caching CPU allocator for LibTorch's large tensors.
+#pragma once
+#include <napi.h>
+
+#include <cstddef>
+
+namespace mist {
+// Installs the allocator (once, at load). `limitBytes` bounds the memory kept for reuse; 0
+// leaves LibTorch's own allocator in place.
+void InstallCachingAllocator(size_t limitBytes);
+// Sync: cpuCache() -> {enabled, cachedBytes, limitBytes, hits, misses};
+// releaseCpuCache() frees every cached block.
+void InitAllocator(Napi::Env env, Napi::Object exports);
+}  // namespace mist

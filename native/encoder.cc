@@ -1,0 +1,593 @@
+#include "encoder.h"
+
+#include <cmath>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <set>
+
+#include "errors.h"
+#include "torch_pickle.h"
+
+namespace mist {
+
+int64_t ScaledChannels(int64_t c, double width) {
+  return std::max<int64_t>(1, static_cast<int64_t>(std::floor(static_cast<double>(c) * width + 0.5)));
+}
+
+std::array<int64_t, 2> SamePad(int64_t k, int64_t s, int64_t n, bool temporal) {
+  // TF "SAME" as the I3D port computes it: static along H and W; along T the total depends
+  // on T mod stride (spec), so an odd clip length pads more.
+  const int64_t total = (temporal && s > 1 && n % s != 0) ? std::max<int64_t>(k - n % s, 0) : std::max<int64_t>(k - s, 0);
+  return {total / 2, total - total / 2};
+}
+
+using Pads = std::array<std::array<int64_t, 2>, 3>;
+
+static Pads SamePads(const Triple& n, const Triple& k, const Triple& s) {
+  return {SamePad(k[0], s[0], n[0], true), SamePad(k[1], s[1], n[1], false), SamePad(k[2], s[2], n[2], false)};
+}
+
+static Triple Spatial(const torch::Tensor& x) { return {x.size(2), x.size(3), x.size(4)}; }
+
+// Convolution with per-side zero padding: the symmetric part goes into the convolution's own
+// padding (no copy); only an asymmetric remainder is padded explicitly.
+static torch::Tensor ConvPadded(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, const Triple& s,
+                                const Pads& pads) {
+  std::vector<int64_t> extra(6, 0);  // constant_pad_nd order: W before/after, H, T
+  std::vector<int64_t> pad(3);
+  bool any = false;
+  for (int d = 0; d < 3; ++d) {
+    pad[d] = std::min(pads[d][0], pads[d][1]);
+    extra[2 * (2 - d)] = pads[d][0] - pad[d];
+    extra[2 * (2 - d) + 1] = pads[d][1] - pad[d];
+    any = any || extra[2 * (2 - d)] || extra[2 * (2 - d) + 1];
+  }
+  const auto in = any ? at::constant_pad_nd(x, extra, 0) : x;
+  return at::conv3d(in, w, b, {s[0], s[1], s[2]}, pad);
+}
+
+// Output length of a ceil-mode max-pool, PyTorch's rule (a last window that would start in
+// the right padding is dropped).
+static int64_t CeilPoolOut(int64_t n, int64_t k, int64_t s, int64_t p) {
+  int64_t o = (n + 2 * p - k + s - 1) / s + 1;
+  if ((o - 1) * s >= n + p) --o;
+  return o;
+}
+
+// "SAME" max-pool with zero padding and ceil mode. Every pool of I3D follows a ReLU, so its
+// input is >= 0 and a zero pad equals no pad, or -inf pad, whenever the windows agree: then
+// the pad copy is skipped.
+static torch::Tensor PoolSame(const torch::Tensor& x, const Triple& k, const Triple& s) {
+  const Triple n = Spatial(x);
+  const Pads pads = SamePads(n, k, s);
+  bool symmetric = true, noneBefore = true, sameAsSym = true, sameAsNone = true;
+  for (int d = 0; d < 3; ++d) {
+    const int64_t want = CeilPoolOut(n[d] + pads[d][0] + pads[d][1], k[d], s[d], 0);
+    symmetric = symmetric && pads[d][0] == pads[d][1] && 2 * pads[d][0] <= k[d];
+    noneBefore = noneBefore && pads[d][0] == 0;
+    sameAsSym = sameAsSym && CeilPoolOut(n[d], k[d], s[d], pads[d][0]) == want;
+    sameAsNone = sameAsNone && CeilPoolOut(n[d], k[d], s[d], 0) == want;
+  }
+  const std::vector<int64_t> kk(k.begin(), k.end()), ss(s.begin(), s.end());
+  if (symmetric && sameAsSym) return at::max_pool3d(x, kk, ss, {pads[0][0], pads[1][0], pads[2][0]}, 1, true);
+  if (noneBefore && sameAsNone) return at::max_pool3d(x, kk, ss, 0, 1, true);
+  std::vector<int64_t> extra{pads[2][0], pads[2][1], pads[1][0], pads[1][1], pads[0][0], pads[0][1]};
+  return at::max_pool3d(at::constant_pad_nd(x, extra, 0), kk, ss, 0, 1, true);
+}
+
+// ---- Modules -------------------------------------------------------------------------------
+
+Unit3dImpl::Unit3dImpl(int64_t cin, int64_t cout, Triple k, Triple s) : k(k), s(s) {
+  conv3d = register_module(
+      "conv3d", torch::nn::Conv3d(torch::nn::Conv3dOptions(cin, cout, {k[0], k[1], k[2]}).stride({s[0], s[1], s[2]}).bias(false)));
+  batch3d = register_module("batch3d", torch::nn::BatchNorm3d(torch::nn::BatchNorm3dOptions(cout).eps(1e-3)));
+}
+
+torch::Tensor Unit3dImpl::forward(const torch::Tensor& x) {
+  auto y = ConvPadded(x, conv3d->weight, {}, s, SamePads(Spatial(x), k, s));
+  return torch::relu(batch3d->forward(y));
+}
+
+torch::Tensor TfMaxPoolImpl::forward(const torch::Tensor& x) { return PoolSame(x, k, s); }
+
+MixedImpl::MixedImpl(int64_t cin, const std::array<int64_t, 6>& c) {
+  const Triple one{1, 1, 1}, three{3, 3, 3};
+  branch_0 = register_module("branch_0", Unit3d(cin, c[0], one, one));
+  b1a = Unit3d(cin, c[1], one, one);
+  b1b = Unit3d(c[1], c[2], three, one);
+  b2a = Unit3d(cin, c[3], one, one);
+  b2b = Unit3d(c[3], c[4], three, one);
+  pool = TfMaxPool(three, one);
+  b3 = Unit3d(cin, c[5], one, one);
+  // Sequentials only to carry the names branch_1.0, branch_1.1, ..., branch_3.1.
+  register_module("branch_1", torch::nn::Sequential(b1a, b1b));
+  register_module("branch_2", torch::nn::Sequential(b2a, b2b));
+  register_module("branch_3", torch::nn::Sequential(pool, b3));
+  out_channels = c[0] + c[2] + c[4] + c[5];
+}
+
+torch::Tensor MixedImpl::forward(const torch::Tensor& x) {
+  return torch::cat({branch_0(x), b1b(b1a(x)), b2b(b2a(x)), b3(pool(x))}, 1);
+}
+
+const std::vector<LayerSpec>& BackboneLayers(BackboneKind kind) {
+  using L = LayerSpec;
+  static const std::vector<LayerSpec> i3d = {
+      {"conv3d_1a_7x7", L::kUnit, {7, 7, 7}, {2, 2, 2}, 64, {}, true},
+      {"maxPool3d_2a_3x3", L::kPool, {1, 3, 3}, {1, 2, 2}, 0, {}, true},
+      {"conv3d_2b_1x1", L::kUnit, {1, 1, 1}, {1, 1, 1}, 64, {}, true},
+      {"conv3d_2c_3x3", L::kUnit, {3, 3, 3}, {1, 1, 1}, 192, {}, true},
+      {"maxPool3d_3a_3x3", L::kPool, {1, 3, 3}, {1, 2, 2}, 0, {}, true},
+      {"mixed_3b", L::kMixed, {}, {}, 0, {64, 96, 128, 16, 32, 32}, true},
+      {"mixed_3c", L::kMixed, {}, {}, 0, {128, 128, 192, 32, 96, 64}, true},
+      {"maxPool3d_4a_3x3", L::kPool, {3, 3, 3}, {2, 2, 2}, 0, {}, true},
+      {"mixed_4b", L::kMixed, {}, {}, 0, {192, 96, 208, 16, 48, 64}, true},
+      {"mixed_4c", L::kMixed, {}, {}, 0, {160, 112, 224, 24, 64, 64}, true},
+      {"mixed_4d", L::kMixed, {}, {}, 0, {128, 128, 256, 24, 64, 64}, true},
+      {"mixed_4e", L::kMixed, {}, {}, 0, {112, 144, 288, 32, 64, 64}, true},
+      {"mixed_4f", L::kMixed, {}, {}, 0, {256, 160, 320, 32, 128, 128}, true, true},
+      {"maxPool3d_5a_2x2", L::kPool, {2, 2, 2}, {2, 2, 2}, 0, {}, true},
+      {"mixed_5b", L::kMixed, {}, {}, 0, {256, 160, 320, 32, 128, 128}, true},
+      {"mixed_5c", L::kMixed, {}, {}, 0, {384, 192, 384, 48, 128, 128}, true},
+  };
+  static const std::vector<LayerSpec> c3d = {
+      {"conv1a", L::kConv, {3, 3, 3}, {1, 1, 1}, 64},  {"pool1", L::kPool, {1, 2, 2}, {1, 2, 2}},
+      {"conv2a", L::kConv, {3, 3, 3}, {1, 1, 1}, 128}, {"pool2", L::kPool, {2, 2, 2}, {2, 2, 2}},
+      {"conv3a", L::kConv, {3, 3, 3}, {1, 1, 1}, 256}, {"conv3b", L::kConv, {3, 3, 3}, {1, 1, 1}, 256},
+      {"pool3", L::kPool, {2, 2, 2}, {2, 2, 2}},       {"conv4a", L::kConv, {3, 3, 3}, {1, 1, 1}, 512},
+      {"conv4b", L::kConv, {3, 3, 3}, {1, 1, 1}, 512, {}, false, true},
+      {"pool4", L::kPool, {2, 2, 2}, {2, 2, 2}},       {"conv5a", L::kConv, {3, 3, 3}, {1, 1, 1}, 512},
+      {"conv5b", L::kConv, {3, 3, 3}, {1, 1, 1}, 512},
+  };
+  return kind == BackboneKind::kI3d ? i3d : c3d;
+}
+
+std::string BackboneName(BackboneKind kind) { return kind == BackboneKind::kI3d ? "i3d" : "c3d"; }
+
+static std::array<int64_t, 6> ScaledPlan(const std::array<int64_t, 6>& c, double width) {
+  std::array<int64_t, 6> out{};
+  for (int i = 0; i < 6; ++i) out[i] = ScaledChannels(c[i], width);
+  return out;
+}
+
+BackboneImpl::BackboneImpl(BackboneKind kind, double width) : kind(kind) {
+  int64_t cin = 3;
+  for (const auto& l : BackboneLayers(kind)) {
+    std::shared_ptr<torch::nn::Module> m;
+    switch (l.kind) {
+      case LayerSpec::kUnit: {
+        const int64_t cout = ScaledChannels(l.cout, width);
+        m = register_module(l.name, Unit3d(cin, cout, l.k, l.s));
+        cin = cout;
+        blocks.push_back(l.name);
+        break;
+      }
+      case LayerSpec::kConv: {
+        const int64_t cout = ScaledChannels(l.cout, width);
+        m = register_module(l.name, torch::nn::Conv3d(torch::nn::Conv3dOptions(cin, cout, 3).padding(1)));
+        cin = cout;
+        blocks.push_back(l.name);
+        break;
+      }
+      case LayerSpec::kMixed: {
+        auto mixed = Mixed(cin, ScaledPlan(l.mixed, width));
+        cin = mixed->out_channels;
+        m = register_module(l.name, mixed);
+        blocks.push_back(l.name);
+        break;
+      }
+      case LayerSpec::kPool:
+        if (l.same) m = register_module(l.name, TfMaxPool(l.k, l.s));
+        break;
+    }
+    if (l.tap) sga_channels = cin;
+    layers.push_back(m);
+  }
+  out_channels = cin;
+}
+
+std::array<torch::Tensor, 2> BackboneImpl::forward(torch::Tensor x) {
+  const auto& spec = BackboneLayers(kind);
+  torch::Tensor tap;
+  for (size_t i = 0; i < spec.size(); ++i) {
+    const auto& l = spec[i];
+    switch (l.kind) {
+      case LayerSpec::kUnit: x = std::dynamic_pointer_cast<Unit3dImpl>(layers[i])->forward(x); break;
+      case LayerSpec::kMixed: x = std::dynamic_pointer_cast<MixedImpl>(layers[i])->forward(x); break;
+      case LayerSpec::kConv: x = torch::relu(std::dynamic_pointer_cast<torch::nn::Conv3dImpl>(layers[i])->forward(x)); break;
+      case LayerSpec::kPool:
+        x = l.same ? PoolSame(x, l.k, l.s)
+                   : at::max_pool3d(x, {l.k[0], l.k[1], l.k[2]}, {l.s[0], l.s[1], l.s[2]});
+        break;
+    }
+    if (l.tap) tap = x;
+  }
+  return {tap, x};
+}
+
+SgaBranchImpl::SgaBranchImpl(int64_t c, int64_t k) : k(k) {
+  conv = torch::nn::Conv3d(torch::nn::Conv3dOptions(c, c, 3).stride({1, 2, 2}).padding({0, 1, 1}));
+  att1 = torch::nn::Conv3d(torch::nn::Conv3dOptions(c, 2 * k, 1));
+  att2 = torch::nn::Conv3d(torch::nn::Conv3dOptions(2 * k, 2 * k, 1));
+  att3 = torch::nn::Conv3d(torch::nn::Conv3dOptions(2 * k, 1, {2, 1, 1}));
+  register_module("Conv_Atten", torch::nn::Sequential(conv, torch::nn::ReLU()));
+  register_module("Att_1", torch::nn::Sequential(att1, torch::nn::ReLU()));
+  register_module("Att_2", att2);
+  register_module("Att_3", torch::nn::Sequential(att3, torch::nn::Sigmoid()));
+}
+
+SgaNetImpl::SgaNetImpl(const EncoderConfig& c) : config(c) {
+  backbone = register_module("backbone", Backbone(c.backbone, c.width));
+  Conv_Atten = register_module("Conv_Atten", SgaBranch(backbone->sga_channels, c.expandK));
+  fc = torch::nn::Linear(backbone->out_channels, 2);
+  Regressor = register_module("Regressor", torch::nn::Sequential(torch::nn::Dropout(c.dropout), fc));
+}
+
+HeadWeights ModuleHeadWeights(SgaNetImpl& net) {
+  auto& b = *net.Conv_Atten;
+  return {b.conv->weight, b.conv->bias, b.att1->weight, b.att1->bias, b.att2->weight, b.att2->bias,
+          b.att3->weight, b.att3->bias, net.fc->weight,   net.fc->bias,   b.k};
+}
+
+SgaOutput RunHeads(const HeadWeights& h, const torch::Tensor& sgaTap, const torch::Tensor& mainTap, double dropout,
+                   at::Generator* gen) {
+  const int64_t n = sgaTap.size(0);
+  auto f1 = at::relu(at::conv3d(sgaTap, h.att0W, h.att0B, {1, 2, 2}, {0, 1, 1}));
+  auto f2 = at::relu(at::conv3d(f1, h.att1W, h.att1B));
+  // The guided head: GAP of the 2K detectors, seen as [normal K | anomalous K], mean over K.
+  auto guided = at::conv3d(f2, h.att2W, h.att2B).mean({2, 3, 4}).view({n, 2, -1}).mean(-1);
+  auto a = at::sigmoid(at::conv3d(f2, h.att3W, h.att3B));
+  Check((a.size(2) == 1 || a.size(2) == mainTap.size(2)) && a.size(3) == mainTap.size(3) && a.size(4) == mainTap.size(4),
+        code::kShape, "the attention map does not fit the main feature map at this input size");
+  auto feature = (mainTap + a * mainTap).mean({2, 3, 4});
+  auto x = feature;
+  if (gen && dropout > 0) {
+    auto mask = torch::empty(x.sizes(), torch::kFloat32).bernoulli_(1.0 - dropout, *gen).div_(1.0 - dropout);
+    x = x * mask.to(x.device(), /*non_blocking=*/true);
+  }
+  return {at::linear(x, h.fcW, h.fcB), guided, a, feature};
+}
+
+SgaOutput SgaNetImpl::forward(const torch::Tensor& x, at::Generator* gen) {
+  auto t = backbone->forward(x);
+  return RunHeads(ModuleHeadWeights(*this), t[0], t[1], config.dropout, is_training() ? gen : nullptr);
+}
+
+// ---- Shapes and MACs -----------------------------------------------------------------------
+
+static int64_t Vol(const Triple& t) { return t[0] * t[1] * t[2]; }
+
+namespace {
+struct Walk {
+  Triple n;
+  int64_t c;
+  int64_t macs = 0;
+  std::string failed;
+  void Conv(const std::string& name, int64_t cout, const Triple& k, const Triple& s, const Pads& p) {
+    Triple o{};
+    for (int d = 0; d < 3; ++d) o[d] = (n[d] + p[d][0] + p[d][1] - k[d]) / s[d] + 1;
+    if (failed.empty() && (o[0] < 1 || o[1] < 1 || o[2] < 1)) failed = name;
+    macs += cout * Vol(o) * c * Vol(k);
+    n = o;
+    c = cout;
+  }
+};
+}  // namespace
+
+static Pads Sym(const Triple& p) { return {{{p[0], p[0]}, {p[1], p[1]}, {p[2], p[2]}}}; }
+
+static MacCount WalkNet(const SgaNet& net, Triple inputSize, TapShapes* shapes) {
+  const auto& bb = *net->backbone;
+  const double width = net->config.width;
+  Walk w{inputSize, 3};
+  std::array<int64_t, 4> tap{};
+  const Triple one{1, 1, 1}, three{3, 3, 3};
+  for (const auto& l : BackboneLayers(bb.kind)) {
+    switch (l.kind) {
+      case LayerSpec::kUnit:
+        w.Conv(l.name, ScaledChannels(l.cout, width), l.k, l.s, SamePads(w.n, l.k, l.s));
+        break;
+      case LayerSpec::kConv:
+        w.Conv(l.name, ScaledChannels(l.cout, width), l.k, l.s, Sym(one));
+        break;
+      case LayerSpec::kPool: {
+        Triple o{};
+        const Pads p = SamePads(w.n, l.k, l.s);
+        for (int d = 0; d < 3; ++d) {
+          o[d] = l.same ? CeilPoolOut(w.n[d] + p[d][0] + p[d][1], l.k[d], l.s[d], 0) : (w.n[d] - l.k[d]) / l.s[d] + 1;
+        }
+        if (w.failed.empty() && (o[0] < 1 || o[1] < 1 || o[2] < 1)) w.failed = l.name;
+        w.n = o;
+        break;
+      }
+      case LayerSpec::kMixed: {
+        const auto c = ScaledPlan(l.mixed, width);
+        const int64_t cin = w.c;
+        const Triple n = w.n;
+        // Stride-1 "SAME" convolutions and pool: every branch keeps the block's T x H x W.
+        const int64_t perVoxel = cin * c[0] + cin * c[1] + c[1] * c[2] * 27 + cin * c[3] + c[3] * c[4] * 27 + cin * c[5];
+        w.macs += perVoxel * Vol(n);
+        w.c = c[0] + c[2] + c[4] + c[5];
+        break;
+      }
+    }
+    if (l.tap) tap = {w.c, w.n[0], w.n[1], w.n[2]};
+  }
+  MacCount m;
+  m.backbone = w.macs;
+  const std::array<int64_t, 4> main{w.c, w.n[0], w.n[1], w.n[2]};
+  // SGA branch on the tap.
+  Walk s{{tap[1], tap[2], tap[3]}, tap[0]};
+  const int64_t k2 = 2 * net->config.expandK;
+  s.Conv("Conv_Atten.0", tap[0], three, {1, 2, 2}, Sym({0, 1, 1}));
+  s.Conv("Att_1.0", k2, one, one, Sym({0, 0, 0}));
+  const Triple f2 = s.n;
+  s.Conv("Att_2", k2, one, one, Sym({0, 0, 0}));
+  s.n = f2;
+  s.c = k2;
+  s.Conv("Att_3.0", 1, {2, 1, 1}, one, Sym({0, 0, 0}));
+  m.sga = s.macs;
+  m.head = main[0] * 2;
+  if (shapes) {
+    shapes->sga = tap;
+    shapes->main = main;
+    shapes->attention = {1, s.n[0], s.n[1], s.n[2]};
+    Check(w.failed.empty(), code::kShape,
+          "input " + std::to_string(inputSize[0]) + "x" + std::to_string(inputSize[1]) + "x" +
+              std::to_string(inputSize[2]) + " is too small for " + BackboneName(bb.kind) + ": " + w.failed +
+              " would have an empty output");
+    shapes->headsFit = s.failed.empty() && (s.n[0] == 1 || s.n[0] == main[1]) && s.n[1] == main[2] &&
+                       s.n[2] == main[3];
+  }
+  return m;
+}
+
+MacCount CountMacs(const SgaNet& net, Triple inputSize) { return WalkNet(net, inputSize, nullptr); }
+
+TapShapes ShapesAt(const SgaNet& net, Triple inputSize) {
+  TapShapes shapes;
+  WalkNet(net, inputSize, &shapes);
+  return shapes;
+}
+
+// ---- The folded evaluation copy --------------------------------------------------------------
+
+torch::Tensor InferencePlan::Conv::run(const torch::Tensor& x, bool relu) const {
+  auto y = ConvPadded(x, weight, bias, s, same ? SamePads(Spatial(x), k, s) : Sym(pad));
+  return relu ? y.relu_() : y;
+}
+
+// BatchNorm folded into the convolution before it: w' = w * g / sqrt(v + eps), b' = b - m * g /
+// sqrt(v + eps), computed in float64 so the fold itself adds no error worth the name.
+static InferencePlan::Conv FoldUnit(Unit3dImpl& u) {
+  auto& bn = *u.batch3d;
+  auto scale = bn.weight.to(torch::kFloat64) / (bn.running_var.to(torch::kFloat64) + bn.options.eps()).sqrt();
+  InferencePlan::Conv c;
+  c.weight = (u.conv3d->weight.to(torch::kFloat64) * scale.view({-1, 1, 1, 1, 1})).to(torch::kFloat32).contiguous();
+  c.bias = (bn.bias.to(torch::kFloat64) - bn.running_mean.to(torch::kFloat64) * scale).to(torch::kFloat32);
+  c.k = u.k;
+  c.s = u.s;
+  c.same = true;
+  return c;
+}
+
+static InferencePlan::Conv PlainConv(const torch::nn::Conv3dImpl& m, Triple pad) {
+  InferencePlan::Conv c;
+  c.weight = m.weight.detach().clone();
+  c.bias = m.bias.detach().clone();
+  const auto& o = m.options;
+  c.k = {(*o.kernel_size())[0], (*o.kernel_size())[1], (*o.kernel_size())[2]};
+  c.s = {(*o.stride())[0], (*o.stride())[1], (*o.stride())[2]};
+  c.pad = pad;
+  return c;
+}
+
+InferencePlan::InferencePlan(SgaNet& net) : kind_(net->config.backbone) {
+  torch::NoGradGuard no_grad;
+  const auto& spec = BackboneLayers(kind_);
+  for (size_t i = 0; i < spec.size(); ++i) {
+    const auto& l = spec[i];
+    Layer p;
+    p.kind = l.kind;
+    p.k = l.k;
+    p.s = l.s;
+    p.same = l.same;
+    p.tap = l.tap;
+    auto& m = net->backbone->layers[i];
+    if (l.kind == LayerSpec::kUnit) {
+      p.conv = FoldUnit(*std::dynamic_pointer_cast<Unit3dImpl>(m));
+    } else if (l.kind == LayerSpec::kConv) {
+      p.conv = PlainConv(*std::dynamic_pointer_cast<torch::nn::Conv3dImpl>(m), {1, 1, 1});
+    } else if (l.kind == LayerSpec::kMixed) {
+      auto& x = *std::dynamic_pointer_cast<MixedImpl>(m);
+      auto c0 = FoldUnit(*x.branch_0), c1 = FoldUnit(*x.b1a), c2 = FoldUnit(*x.b2a);
+      // The three 1x1 convolutions that read the block's input become one, wider one.
+      p.fused = c0;
+      p.fused.weight = torch::cat({c0.weight, c1.weight, c2.weight}, 0).contiguous();
+      p.fused.bias = torch::cat({c0.bias, c1.bias, c2.bias}, 0);
+      p.n0 = c0.weight.size(0);
+      p.n1 = c1.weight.size(0);
+      p.n2 = c2.weight.size(0);
+      p.b1b = FoldUnit(*x.b1b);
+      p.b2b = FoldUnit(*x.b2b);
+      p.b3 = FoldUnit(*x.b3);
+    }
+    layers_.push_back(std::move(p));
+  }
+  heads_ = ModuleHeadWeights(*net);
+  for (auto* t : {&heads_.att0W, &heads_.att0B, &heads_.att1W, &heads_.att1B, &heads_.att2W, &heads_.att2B,
+                  &heads_.att3W, &heads_.att3B, &heads_.fcW, &heads_.fcB}) {
+    *t = t->detach().clone();
+  }
+}
+
+std::array<torch::Tensor, 2> InferencePlan::taps(const torch::Tensor& input) const {
+  torch::Tensor x = input, tap;
+  for (const auto& l : layers_) {
+    switch (l.kind) {
+      case LayerSpec::kUnit:
+      case LayerSpec::kConv: x = l.conv.run(x, true); break;
+      case LayerSpec::kPool:
+        x = l.same ? PoolSame(x, l.k, l.s) : at::max_pool3d(x, {l.k[0], l.k[1], l.k[2]}, {l.s[0], l.s[1], l.s[2]});
+        break;
+      case LayerSpec::kMixed: {
+        auto f = l.fused.run(x, true);
+        auto y1 = l.b1b.run(f.narrow(1, l.n0, l.n1), true);
+        auto y2 = l.b2b.run(f.narrow(1, l.n0 + l.n1, l.n2), true);
+        auto y3 = l.b3.run(PoolSame(x, {3, 3, 3}, {1, 1, 1}), true);
+        x = torch::cat({f.narrow(1, 0, l.n0), y1, y2, y3}, 1);
+        break;
+      }
+    }
+    if (l.tap) tap = x;
+  }
+  return {tap, x};
+}
+
+SgaOutput InferencePlan::forward(const torch::Tensor& x) const {
+  auto t = taps(x);
+  return RunHeads(heads_, t[0], t[1], 0.0, nullptr);
+}
+
+// ---- State dicts -------------------------------------------------------------------------------
+
+// The tensors of a checkpoint by name, with the nesting removed: {model: {...}} (released
+// MIST checkpoints, ours) or {state_dict: {...}}, else the top-level dict itself.
+static std::string Layout(const PyValue& root, const PyValue** out) {
+  Check(root.isDict(), code::kWeights, "the file does not hold a dict (a state dict or a checkpoint)");
+  for (const char* key : {"model", "state_dict"}) {
+    const PyValue* inner = root.find(key);
+    if (inner && inner->isDict()) {
+      *out = inner;
+      return root.find("mist") ? "mist-vad" : "mist";
+    }
+  }
+  *out = &root;
+  return "state-dict";
+}
+
+static bool StartsWith(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+
+LoadReport LoadStateDict(SgaNet& net, const std::string& path) {
+  const PyValue root = LoadTorchFile(path);
+  const PyValue* dict = nullptr;
+  LoadReport r;
+  r.layout = Layout(root, &dict);
+  const bool i3d = net->config.backbone == BackboneKind::kI3d;
+  std::map<std::string, torch::Tensor> src;
+  bool backboneOnly = true;
+  for (const auto& e : *dict->entries) {
+    if (e.first.kind != PyValue::Kind::kString || e.second.kind != PyValue::Kind::kTensor) continue;
+    std::string k = e.first.s;
+    while (StartsWith(k, "module.")) k = k.substr(7);  // DataParallel
+    if (StartsWith(k, "Conv_Atten.") || StartsWith(k, "Regressor.")) backboneOnly = false;
+    src[k] = e.second.tensor;
+  }
+  if (backboneOnly) {
+    bool prefixed = true;
+    for (const auto& e : src) prefixed = prefixed && StartsWith(e.first, "backbone.");
+    if (!prefixed || src.empty()) r.layout = "backbone";
+  }
+  // Our names for the file's names: a backbone alone sits under backbone.; the Sports-1M C3D
+  // of some ports names its first two layers conv1 and conv2.
+  std::map<std::string, std::string> ours;  // our name -> file name
+  std::set<std::string> used;
+  for (const auto& e : src) {
+    std::string k = e.first;
+    if (!StartsWith(k, "backbone.") && !StartsWith(k, "Conv_Atten.") && !StartsWith(k, "Regressor.")) k = "backbone." + k;
+    if (!i3d) {
+      if (StartsWith(k, "backbone.conv1.")) k = "backbone.conv1a." + k.substr(15);
+      if (StartsWith(k, "backbone.conv2.")) k = "backbone.conv2a." + k.substr(15);
+    }
+    // Classifier layers of the pretrained backbones: not part of the encoder.
+    const bool classifier = i3d ? StartsWith(k, "backbone.conv3d_0c_1x1.")
+                                : (StartsWith(k, "backbone.fc6.") || StartsWith(k, "backbone.fc7.") ||
+                                   StartsWith(k, "backbone.fc8."));
+    if (classifier) {
+      r.ignored.push_back(e.first);
+      continue;
+    }
+    ours[k] = e.first;
+  }
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;
+  auto take = [&](const std::string& name, const torch::Tensor& dst) {
+    auto it = ours.find(name);
+    if (it == ours.end()) {
+      if (!StartsWith(name.substr(name.rfind('.') + 1), "num_batches_tracked")) r.missing.push_back(name);
+      return;
+    }
+    const auto& t = src.at(it->second);
+    Check(t.sizes() == dst.sizes(), code::kWeights,
+          path + ": " + it->second + " has shape " + c10::str(t.sizes()) + ", the " + BackboneName(net->config.backbone) +
+              " encoder (width " + c10::str(net->config.width) + ") expects " + c10::str(dst.sizes()));
+    used.insert(name);
+    copies.emplace_back(dst, t);
+  };
+  for (const auto& p : net->named_parameters()) take(p.key(), p.value());
+  for (const auto& b : net->named_buffers()) take(b.key(), b.value());
+  for (const auto& e : ours) {
+    if (!used.count(e.first)) r.unexpected.push_back(e.second);
+  }
+  Check(!copies.empty(), code::kWeights,
+        path + " holds no tensor of a " + BackboneName(net->config.backbone) + " SGA encoder" +
+            (src.empty() ? "" : " (first key: " + src.begin()->first + ")"));
+  torch::NoGradGuard no_grad;
+  for (auto& c : copies) c.first.copy_(c.second.to(c.first.dtype()));
+  r.loaded = static_cast<int64_t>(copies.size());
+  return r;
+}
+
+bool ReadCheckpointConfig(const std::string& path, EncoderConfig* config) {
+  const PyValue root = LoadTorchFile(path);
+  const PyValue* m = root.find("mist");
+  if (!m || !m->isDict()) return false;
+  auto get = [&](const char* key, PyValue::Kind kind) -> const PyValue& {
+    const PyValue* v = m->find(key);
+    Check(v && v->kind == kind, code::kWeights, path + ": the mist block lacks '" + key + "'");
+    return *v;
+  };
+  Check(get("kind", PyValue::Kind::kString).s == "sga-encoder", code::kWeights, path + " is not an SGA encoder checkpoint");
+  const std::string bb = get("backbone", PyValue::Kind::kString).s;
+  Check(bb == "i3d" || bb == "c3d", code::kWeights, path + ": unknown backbone '" + bb + "'");
+  config->backbone = bb == "i3d" ? BackboneKind::kI3d : BackboneKind::kC3d;
+  config->width = get("width", PyValue::Kind::kFloat).f;
+  config->expandK = get("expandK", PyValue::Kind::kInt).i;
+  config->dropout = get("dropout", PyValue::Kind::kFloat).f;
+  return true;
+}
+
+std::vector<char> SaveCheckpoint(SgaNet& net) {
+  c10::impl::GenericDict model(c10::StringType::get(), c10::TensorType::get());
+  for (const auto& p : net->named_parameters()) model.insert(p.key(), p.value().detach().to(torch::kCPU).clone());
+  for (const auto& b : net->named_buffers()) model.insert(b.key(), b.value().detach().to(torch::kCPU).clone());
+  c10::impl::GenericDict mist(c10::StringType::get(), c10::AnyType::get());
+  mist.insert(c10::IValue(std::string("kind")), c10::IValue(std::string("sga-encoder")));
+  mist.insert(c10::IValue(std::string("version")), c10::IValue(int64_t{1}));
+  mist.insert(c10::IValue(std::string("backbone")), c10::IValue(BackboneName(net->config.backbone)));
+  mist.insert(c10::IValue(std::string("width")), c10::IValue(net->config.width));
+  mist.insert(c10::IValue(std::string("expandK")), c10::IValue(net->config.expandK));
+  mist.insert(c10::IValue(std::string("dropout")), c10::IValue(net->config.dropout));
+  c10::impl::GenericDict root(c10::StringType::get(), c10::AnyType::get());
+  root.insert(c10::IValue(std::string("model")), c10::IValue(model));
+  root.insert(c10::IValue(std::string("mist")), c10::IValue(mist));
+  return torch::pickle_save(c10::IValue(root));
+}
+
+ParameterGroups GroupParameters(SgaNet& net) {
+  ParameterGroups g;
+  for (const auto& p : net->named_parameters(/*recurse=*/true)) {
+    if (!p.value().requires_grad()) {
+      g.frozenNames.push_back(p.key());
+    } else if (p.value().dim() > 1) {
+      g.decayNames.push_back(p.key());
+      g.decay.push_back(p.value());
+    } else {
+      g.noDecayNames.push_back(p.key());
+      g.noDecay.push_back(p.value());
+    }
+  }
+  return g;
+}
+
+}  // namespace mist

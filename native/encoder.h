@@ -1,0 +1,211 @@
+// Stage 2 of MIST: the I3D and C3D encoders with the self-guided attention (SGA) branch and
+// the two heads (spec: "Stage 2: SGA encoder"). Module names mirror the PyTorch ones so that
+// the public checkpoints load by name:
+//   backbone.*    the Kinetics I3D port (conv3d_1a_7x7 ... mixed_5c) or C3D (conv1a ... conv5b)
+//   Conv_Atten.*  the SGA branch, Regressor.1 the main head's Linear(D, 2).
+// Two ways to run a model: the modules themselves (training, BatchNorm batch statistics,
+// autograd) and, for evaluation, an InferencePlan: a copy with BatchNorm folded into the
+// convolutions, the three 1x1 convolutions of a mixed block fused into one, symmetric padding
+// folded into the convolutions and weights prepacked for oneDNN where that helps.
+#pragma once
+#include <napi.h>
+#include <torch/torch.h>
+
+#include <array>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace mist {
+
+enum class BackboneKind { kI3d, kC3d };
+
+using Triple = std::array<int64_t, 3>;
+
+// Channel count at a width multiplier: max(1, floor(c * width + 0.5)) (the reference script
+// uses the same rule).
+int64_t ScaledChannels(int64_t c, double width);
+
+// The spec's I3D "SAME" padding along one dimension: {before, after}.
+std::array<int64_t, 2> SamePad(int64_t k, int64_t s, int64_t n, bool temporal);
+
+// conv3d_1a_7x7, mixed_3b, ...: a Conv3d without bias, BatchNorm3d (eps 1e-3), ReLU.
+struct Unit3dImpl : torch::nn::Module {
+  Unit3dImpl(int64_t cin, int64_t cout, Triple k, Triple s);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::nn::Conv3d conv3d{nullptr};
+  torch::nn::BatchNorm3d batch3d{nullptr};
+  Triple k, s;
+};
+TORCH_MODULE(Unit3d);
+
+// Max-pool with the "SAME" zero padding and ceil mode (no parameters).
+struct TfMaxPoolImpl : torch::nn::Module {
+  TfMaxPoolImpl(Triple k, Triple s) : k(k), s(s) {}
+  torch::Tensor forward(const torch::Tensor& x);
+  Triple k, s;
+};
+TORCH_MODULE(TfMaxPool);
+
+// Inception block: branch_0 (1x1), branch_1 (1x1 -> 3x3x3), branch_2 (1x1 -> 3x3x3),
+// branch_3 (3x3x3 max-pool -> 1x1), concatenated along channels.
+struct MixedImpl : torch::nn::Module {
+  MixedImpl(int64_t cin, const std::array<int64_t, 6>& c);
+  torch::Tensor forward(const torch::Tensor& x);
+  Unit3d branch_0{nullptr}, b1a{nullptr}, b1b{nullptr}, b2a{nullptr}, b2b{nullptr}, b3{nullptr};
+  TfMaxPool pool{nullptr};
+  int64_t out_channels = 0;
+};
+TORCH_MODULE(Mixed);
+
+// One layer of a backbone, in order: what the modules, the folded plan and the MAC count walk.
+struct LayerSpec {
+  std::string name;
+  enum Kind { kUnit, kPool, kMixed, kConv } kind;
+  Triple k, s;
+  int64_t cout = 0;                 // unit / conv (unscaled)
+  std::array<int64_t, 6> mixed{};   // mixed block channel plan (unscaled)
+  bool same = false;                // I3D "SAME" padding (pools: zeros and ceil mode)
+  bool tap = false;                 // the SGA input is this layer's output
+};
+const std::vector<LayerSpec>& BackboneLayers(BackboneKind kind);
+
+// I3D (Inception-v1 inflated) or C3D: returns {SGA tap, main tap}.
+struct BackboneImpl : torch::nn::Module {
+  BackboneImpl(BackboneKind kind, double width);
+  std::array<torch::Tensor, 2> forward(torch::Tensor x);
+  BackboneKind kind;
+  std::vector<std::shared_ptr<torch::nn::Module>> layers;  // parallel to BackboneLayers(kind)
+  std::vector<std::string> blocks;                        // names that hold parameters
+  int64_t sga_channels = 0, out_channels = 0;
+};
+TORCH_MODULE(Backbone);
+
+// The SGA branch, named as the released code names it:
+//   Conv_Atten.0  F1 = ReLU(Conv3d C->C, 3x3x3, stride (1,2,2), padding (0,1,1))(M_sga)
+//   Att_1.0       F2 = ReLU(Conv3d C->2K, 1x1x1)(F1): the 2K "detectors"
+//   Att_2         the guided head: Conv3d 2K->2K, 1x1x1; GAP, viewed 2 x K, mean over K
+//   Att_3.0       A = Sigmoid(Conv3d 2K->1, kernel (2,1,1))(F2): the attention map
+struct SgaBranchImpl : torch::nn::Module {
+  SgaBranchImpl(int64_t c, int64_t k);
+  torch::nn::Conv3d conv{nullptr}, att1{nullptr}, att2{nullptr}, att3{nullptr};
+  int64_t k;
+};
+TORCH_MODULE(SgaBranch);
+
+// What one call computes per clip. Logits (before the softmax) so that a trainer can build
+// its loss; the binding turns them into probabilities.
+struct SgaOutput {
+  torch::Tensor scoreLogits;   // [N, 2]
+  torch::Tensor guidedLogits;  // [N, 2]
+  torch::Tensor attention;     // [N, 1, T', H', W']
+  torch::Tensor feature;       // [N, D]: GAP(M*), the clip feature for extraction
+};
+
+struct EncoderConfig {
+  BackboneKind backbone = BackboneKind::kI3d;
+  double width = 1.0;
+  int64_t expandK = 8;
+  double dropout = 0.8;
+  Triple inputSize{16, 224, 224};
+};
+
+std::string BackboneName(BackboneKind kind);
+
+struct SgaNetImpl : torch::nn::Module {
+  explicit SgaNetImpl(const EncoderConfig& c);
+  // Module path: batch statistics in train mode; `gen` draws the dropout mask (train only).
+  SgaOutput forward(const torch::Tensor& x, at::Generator* gen);
+  std::array<torch::Tensor, 2> taps(const torch::Tensor& x) { return backbone->forward(x); }
+  EncoderConfig config;
+  Backbone backbone{nullptr};
+  SgaBranch Conv_Atten{nullptr};
+  torch::nn::Sequential Regressor{nullptr};
+  torch::nn::Linear fc{nullptr};  // Regressor.1
+};
+TORCH_MODULE(SgaNet);
+
+// The weights of the SGA branch and the main head, as both paths hold them.
+struct HeadWeights {
+  torch::Tensor att0W, att0B, att1W, att1B, att2W, att2B, att3W, att3B, fcW, fcB;
+  int64_t k = 8;
+};
+HeadWeights ModuleHeadWeights(SgaNetImpl& net);
+// The SGA branch and both heads on the two taps; dropout only when `gen` is given (train).
+SgaOutput RunHeads(const HeadWeights& h, const torch::Tensor& sgaTap, const torch::Tensor& mainTap, double dropout,
+                   at::Generator* gen);
+
+// The evaluation copy: BatchNorm folded, 1x1 convolutions of a mixed block fused.
+class InferencePlan {
+ public:
+  explicit InferencePlan(SgaNet& net);
+  SgaOutput forward(const torch::Tensor& x) const;
+  std::array<torch::Tensor, 2> taps(const torch::Tensor& x) const;
+
+  struct Conv {
+    torch::Tensor weight, bias;
+    Triple k{1, 1, 1}, s{1, 1, 1};
+    bool same = false;  // I3D "SAME" rule, else fixed symmetric `pad`
+    Triple pad{0, 0, 0};
+    torch::Tensor run(const torch::Tensor& x, bool relu) const;
+  };
+  struct Layer {
+    LayerSpec::Kind kind;
+    Triple k, s;
+    bool same = false;
+    Conv conv;                      // unit / conv
+    Conv fused, b1b, b2b, b3;       // mixed: fused = branch_0 | branch_1.0 | branch_2.0
+    int64_t n0 = 0, n1 = 0, n2 = 0;
+    bool tap = false;
+  };
+
+ private:
+  BackboneKind kind_;
+  std::vector<Layer> layers_;
+  HeadWeights heads_;
+};
+
+// Multiply-accumulates per clip of every convolution and Linear, from the layer shapes.
+struct MacCount {
+  int64_t backbone = 0, sga = 0, head = 0;
+  int64_t total() const { return backbone + sga + head; }
+};
+MacCount CountMacs(const SgaNet& net, Triple inputSize);
+
+// The output shapes (without batch) of both taps and of the attention map at an input size;
+// ERR_MIST_SHAPE when the input is too small for the network.
+struct TapShapes {
+  std::array<int64_t, 4> sga, main, attention;
+  bool headsFit = true;  // the attention map broadcasts over the main tap
+};
+TapShapes ShapesAt(const SgaNet& net, Triple inputSize);
+
+// State dicts in PyTorch's zip format (torch.save since 1.6), read with LibTorch's own pickle
+// loader. Accepted layouts: our own checkpoints, the released MIST ones ({model: {"module.
+// backbone...", ...}}), a plain state dict of the whole model, or of a backbone alone (the
+// Kinetics I3D port's model_rgb.pth, a C3D Sports-1M state dict; their classifier layers are
+// ignored). Throws ERR_MIST_IO / ERR_MIST_WEIGHTS; copies nothing unless every shape fits.
+struct LoadReport {
+  std::vector<std::string> missing, unexpected, ignored;
+  int64_t loaded = 0;
+  std::string layout;  // "mist-vad", "mist", "state-dict", "backbone"
+};
+LoadReport LoadStateDict(SgaNet& net, const std::string& path);
+// The `mist` config block of one of our checkpoints, if the file has one.
+bool ReadCheckpointConfig(const std::string& path, EncoderConfig* config);
+// PyTorch-readable zip: {model: state dict, mist: {kind, backbone, width, expandK, dropout}}.
+std::vector<char> SaveCheckpoint(SgaNet& net);
+
+// Weight decay groups (spec: decay on weights only): conv / linear weights vs biases and
+// BatchNorm parameters; parameters that do not require grad are in neither.
+struct ParameterGroups {
+  std::vector<std::string> decayNames, noDecayNames, frozenNames;
+  std::vector<torch::Tensor> decay, noDecay;
+};
+ParameterGroups GroupParameters(SgaNet& net);
+
+// JS class SgaEncoder and encoderCheckpointConfig() (native/encoder_binding.cc).
+void InitSgaEncoder(Napi::Env env, Napi::Object exports);
+
+}  // namespace mist
