@@ -1,7 +1,7 @@
 // The native foundation: info(), threads, BLAS, coded errors, the event loop staying free, and
 // the generator's forward pass checked against the formula computed here from its weights.
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { test } from 'uvu';
@@ -33,6 +33,21 @@ test('info() reports LibTorch, CUDA and the BLAS really loaded', () => {
   } else {
     assert.is(i.blasWarning, undefined);
   }
+});
+
+test('with the reference BLAS loaded, info() and the CLI say so and how to fix it', () => {
+  // Debian's reference BLAS (package libblas3) sits in .../blas/; putting it first on the
+  // library path makes LibTorch resolve libblas.so.3 to it, as on a machine without OpenBLAS.
+  const dir = '/usr/lib/x86_64-linux-gnu/blas';
+  if (!existsSync(join(dir, 'libblas.so.3'))) {
+    console.log(`SKIPPED: ${dir}/libblas.so.3 is absent (apt-get install -y libblas3)`);
+    return;
+  }
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli.ts', 'info'],
+    { cwd: ROOT, env: { ...process.env, LD_LIBRARY_PATH: dir }, encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /BLAS +reference: .*\/blas\/libblas\.so/);
+  assert.match(r.stderr, /WARNING: LibTorch is using the reference BLAS .* apt-get install -y libopenblas0-pthread/);
 });
 
 test('the thread count is the one configured and the one a parallel region really uses', () => {
