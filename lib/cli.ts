@@ -7,6 +7,7 @@ import { MistError } from './errors.js';
 import { runDemo } from './demo.js';
 import { info } from './info.js';
 import { progressBar, type ProgressBar } from './progress.js';
+import { trainCommand } from './train-cli.js';
 
 type Command = { summary: string; run: (argv: string[]) => Promise<void> };
 
@@ -70,6 +71,10 @@ const commands: Record<string, Command> = {
       for (const run of r.runs) console.log(`seed ${run.seed}: frame AUC ${run.auc.toFixed(4)}, AP ${run.ap.toFixed(4)}, ${run.seconds.toFixed(1)} s`);
       console.log(`mean frame AUC ${r.meanAuc.toFixed(4)} ± ${r.stdAuc.toFixed(4)}; report: ${r.reportPath}`);
     },
+  },
+  train: {
+    summary: 'train the stage-1 generator on feature files (mist train --help)',
+    run: trainCommand,
   },
 };
 

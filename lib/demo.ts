@@ -76,7 +76,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         anomalous.map((v) => ({ ...v, anomalous: true })),
         { l2Normalize: true },
       );
-      writePseudoLabels(join(options.out, 'pseudo-labels.json'), pls, { dataset: 'ucf-crime', featureKind: 'c3d' });
+      await writePseudoLabels(join(options.out, 'pseudo-labels.json'), pls, { dataset: 'ucf-crime', featureKind: 'c3d' });
     }
     r.model.dispose();
   }

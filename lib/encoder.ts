@@ -41,6 +41,8 @@ export const SgaEncoderOptionsSchema = z.strictObject({
   seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
   /** Evaluate through the folded copy (BatchNorm folded, fused 1x1 convolutions). */
   fold: z.boolean().default(true),
+  /** Run the folded copy in oneDNN's blocked layout with prepacked weights (CPU; off: plain convolutions). */
+  onednn: z.boolean().default(true),
 });
 export type SgaEncoderOptions = z.input<typeof SgaEncoderOptionsSchema>;
 
@@ -116,6 +118,7 @@ export class SgaEncoder {
         device: resolveDevice(o.device),
         seed: o.seed,
         fold: o.fold,
+        onednn: o.onednn,
       }),
     );
   }

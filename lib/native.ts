@@ -123,6 +123,7 @@ export interface NativeSgaEncoderOptions {
   device?: string;
   seed?: number;
   fold?: boolean;
+  onednn?: boolean;
 }
 
 export interface NativeSgaOutput {
@@ -183,6 +184,7 @@ export interface NativeSgaEncoderDescription {
   device: string;
   training: boolean;
   fold: boolean;
+  onednn: boolean;
   blocks: string[];
   sgaShape: number[];
   mainShape: number[];

@@ -32,7 +32,7 @@ export function progressBar(label: string, total: number, stream: NodeJS.WriteSt
     },
     finish(note) {
       if (tty) stream.write(`\r${render(total, note)}\x1b[K\n`);
-      else stream.write(`${render(total, note)}\n`);
+      else if (note) stream.write(`${render(total, note)}\n`);
     },
   };
 }
