@@ -1,6 +1,6 @@
 // The public API of mist-vad.
 export * from './errors.js';
-export { info, setNumThreads, SLOW_BLAS_FIX, type RuntimeInfo } from './info.js';
+export { info, setNumThreads, cpuCache, releaseCpuCache, SLOW_BLAS_FIX, type RuntimeInfo } from './info.js';
 export { DeviceSchema, resolveDevice, type Device } from './device.js';
 export { ENVIRONMENT_VARIABLES, defaultThreadCount } from './config.js';
 export {

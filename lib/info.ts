@@ -1,4 +1,4 @@
-import { native, type NativeInfo } from './native.js';
+import { native, type CpuCacheStats, type NativeInfo } from './native.js';
 
 /** info() plus a plain-words warning when LibTorch runs on a slow BLAS. */
 export interface RuntimeInfo extends NativeInfo {
@@ -22,4 +22,14 @@ export function info(): RuntimeInfo {
 /** Sync: sets LibTorch's intra-op thread count for every later native call. */
 export function setNumThreads(n: number): void {
   native().setNumThreads(n);
+}
+
+/** Sync: the large-tensor cache: bytes kept for reuse, its limit, hits and misses. */
+export function cpuCache(): CpuCacheStats {
+  return native().cpuCache();
+}
+
+/** Sync: frees every cached large CPU block (tensors in use are not affected). */
+export function releaseCpuCache(): void {
+  native().releaseCpuCache();
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { MilGenerator, info, setNumThreads } from '../lib/index.js';
+import { MilGenerator, cpuCache, info, releaseCpuCache, setNumThreads } from '../lib/index.js';
 import { ROOT, expectCode, tempDir } from './helpers.js';
 
 function childInfo(env: Record<string, string>): { threads: number; threadsObserved: number } {
@@ -183,6 +183,22 @@ test('the event loop keeps running while a multi-second native call is in flight
   // A blocked loop would give 0 or 1 ticks; allow for timer slack on a loaded machine.
   assert.ok(ticks >= (ms / 10) * 0.5, `${ticks} ticks of a 10 ms timer in ${ms.toFixed(0)} ms`);
   console.log(`  native call: ${ms.toFixed(0)} ms, 10 ms timer fired ${ticks} times`);
+  g.dispose();
+});
+
+test('large tensors are reused from the cache; release empties it', async () => {
+  const g = MilGenerator.create({ featureDim: 1024, device: 'cpu' });
+  const x = new Float32Array(4096 * 1024).fill(0.5); // 4096 x 512 hidden activations: 8 MiB
+  await g.forward(x);
+  const before = cpuCache();
+  assert.ok(before.enabled);
+  await g.forward(x);
+  const after = cpuCache();
+  assert.ok(after.hits > before.hits, 'the second pass reused cached blocks');
+  assert.is(after.misses, before.misses, 'and allocated no new large block');
+  assert.ok(after.cachedBytes > 0 && after.cachedBytes <= after.limitBytes);
+  releaseCpuCache();
+  assert.is(cpuCache().cachedBytes, 0);
   g.dispose();
 });
 
