@@ -85,6 +85,17 @@ export interface NativeAddon {
   setNumThreads(n: number): void;
   milRankingLoss(scores: Float32Array, options: NativeMilLossOptions): Promise<NativeLossTerms & { grad: Float32Array }>;
   Generator: new (options: NativeGeneratorOptions) => NativeGenerator;
+  cpuCache(): CpuCacheStats;
+  releaseCpuCache(): void;
+}
+
+/** The caching allocator of large CPU tensors (native/allocator.cc). */
+export interface CpuCacheStats {
+  enabled: boolean;
+  cachedBytes: number;
+  limitBytes: number;
+  hits: number;
+  misses: number;
 }
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
