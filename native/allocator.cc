@@ -65,15 +65,36 @@ class CachingAllocator final : public c10::Allocator {
 #endif
       b = new Block{p, size};
     }
-    return {b->ptr, b, &CachingAllocator::Release, c10::Device(c10::DeviceType::CPU)};
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      live_[b->ptr] = b;
+    }
+    // Context == data pointer: raw_allocate() (oneDNN's buffers) requires it.
+    return {b->ptr, b->ptr, &CachingAllocator::Release, c10::Device(c10::DeviceType::CPU)};
   }
+
+  // raw_allocate()/raw_deallocate() go through this; small blocks belong to the base allocator.
+  c10::DeleterFnPtr raw_deleter() const override { return &CachingAllocator::Release; }
 
   // LibTorch 2.3+ declares copy_data; older ones do not (then this is just a method).
   void copy_data(void* dest, const void* src, std::size_t count) const { std::memcpy(dest, src, count); }
 
-  static void Release(void* ctx) { instance()->Give(static_cast<Block*>(ctx)); }
+  static void Release(void* ptr) { instance()->Give(ptr); }
 
-  void Give(Block* b) {
+  void Give(void* ptr) {
+    Block* b = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = live_.find(ptr);
+      if (it != live_.end()) {
+        b = it->second;
+        live_.erase(it);
+      }
+    }
+    if (!b) {
+      base_->raw_deallocate(ptr);  // a small block from raw_allocate()
+      return;
+    }
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (cached_ + b->size <= limit_) {
@@ -118,6 +139,7 @@ class CachingAllocator final : public c10::Allocator {
   size_t limit_;
   mutable std::mutex mutex_;
   mutable std::unordered_map<size_t, std::vector<Block*>> free_;
+  mutable std::unordered_map<void*, Block*> live_;  // large blocks in use, by data pointer
   mutable size_t cached_ = 0;
   mutable std::atomic<uint64_t> hits_{0}, misses_{0};
 };

@@ -1,8 +1,9 @@
 #include "encoder.h"
 
+#include <c10/core/CPUAllocator.h>
+
+#include <algorithm>
 #include <cmath>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <set>
 
@@ -50,14 +51,17 @@ static torch::Tensor ConvPadded(const torch::Tensor& x, const torch::Tensor& w, 
 // Output length of a ceil-mode max-pool, PyTorch's rule (a last window that would start in
 // the right padding is dropped).
 static int64_t CeilPoolOut(int64_t n, int64_t k, int64_t s, int64_t p) {
+  if (n + 2 * p < k) return 0;  // no window fits
   int64_t o = (n + 2 * p - k + s - 1) / s + 1;
   if ((o - 1) * s >= n + p) --o;
   return o;
 }
 
-// "SAME" max-pool with zero padding and ceil mode. Every pool of I3D follows a ReLU, so its
-// input is >= 0 and a zero pad equals no pad, or -inf pad, whenever the windows agree: then
-// the pad copy is skipped.
+// "SAME" max-pool with zero padding and ceil mode, on the plain or the oneDNN layout. Every
+// pool of I3D follows a ReLU, so its input is >= 0 and a zero pad equals no pad (or the -inf
+// pad of the pool's own padding) whenever the windows agree: then the pad copy is skipped.
+// Only the rare remaining case pads explicitly (through the plain layout: oneDNN's cannot be
+// padded).
 static torch::Tensor PoolSame(const torch::Tensor& x, const Triple& k, const Triple& s) {
   const Triple n = Spatial(x);
   const Pads pads = SamePads(n, k, s);
@@ -73,7 +77,8 @@ static torch::Tensor PoolSame(const torch::Tensor& x, const Triple& k, const Tri
   if (symmetric && sameAsSym) return at::max_pool3d(x, kk, ss, {pads[0][0], pads[1][0], pads[2][0]}, 1, true);
   if (noneBefore && sameAsNone) return at::max_pool3d(x, kk, ss, 0, 1, true);
   std::vector<int64_t> extra{pads[2][0], pads[2][1], pads[1][0], pads[1][1], pads[0][0], pads[0][1]};
-  return at::max_pool3d(at::constant_pad_nd(x, extra, 0), kk, ss, 0, 1, true);
+  if (!x.is_mkldnn()) return at::max_pool3d(at::constant_pad_nd(x, extra, 0), kk, ss, 0, 1, true);
+  return at::max_pool3d(at::constant_pad_nd(x.to_dense(), extra, 0), kk, ss, 0, 1, true).to_mkldnn();
 }
 
 // ---- Modules -------------------------------------------------------------------------------
@@ -230,10 +235,9 @@ HeadWeights ModuleHeadWeights(SgaNetImpl& net) {
           b.att3->weight, b.att3->bias, net.fc->weight,   net.fc->bias,   b.k};
 }
 
-SgaOutput RunHeads(const HeadWeights& h, const torch::Tensor& sgaTap, const torch::Tensor& mainTap, double dropout,
+SgaOutput RunHeads(const HeadWeights& h, const torch::Tensor& f1, const torch::Tensor& mainTap, double dropout,
                    at::Generator* gen) {
-  const int64_t n = sgaTap.size(0);
-  auto f1 = at::relu(at::conv3d(sgaTap, h.att0W, h.att0B, {1, 2, 2}, {0, 1, 1}));
+  const int64_t n = f1.size(0);
   auto f2 = at::relu(at::conv3d(f1, h.att1W, h.att1B));
   // The guided head: GAP of the 2K detectors, seen as [normal K | anomalous K], mean over K.
   auto guided = at::conv3d(f2, h.att2W, h.att2B).mean({2, 3, 4}).view({n, 2, -1}).mean(-1);
@@ -251,7 +255,9 @@ SgaOutput RunHeads(const HeadWeights& h, const torch::Tensor& sgaTap, const torc
 
 SgaOutput SgaNetImpl::forward(const torch::Tensor& x, at::Generator* gen) {
   auto t = backbone->forward(x);
-  return RunHeads(ModuleHeadWeights(*this), t[0], t[1], config.dropout, is_training() ? gen : nullptr);
+  auto h = ModuleHeadWeights(*this);
+  auto f1 = at::relu(at::conv3d(t[0], h.att0W, h.att0B, {1, 2, 2}, {0, 1, 1}));
+  return RunHeads(h, f1, t[1], config.dropout, is_training() ? gen : nullptr);
 }
 
 // ---- Shapes and MACs -----------------------------------------------------------------------
@@ -266,7 +272,10 @@ struct Walk {
   std::string failed;
   void Conv(const std::string& name, int64_t cout, const Triple& k, const Triple& s, const Pads& p) {
     Triple o{};
-    for (int d = 0; d < 3; ++d) o[d] = (n[d] + p[d][0] + p[d][1] - k[d]) / s[d] + 1;
+    for (int d = 0; d < 3; ++d) {
+      const int64_t span = n[d] + p[d][0] + p[d][1] - k[d];
+      o[d] = span < 0 ? 0 : span / s[d] + 1;
+    }
     if (failed.empty() && (o[0] < 1 || o[1] < 1 || o[2] < 1)) failed = name;
     macs += cout * Vol(o) * c * Vol(k);
     n = o;
@@ -295,7 +304,8 @@ static MacCount WalkNet(const SgaNet& net, Triple inputSize, TapShapes* shapes) 
         Triple o{};
         const Pads p = SamePads(w.n, l.k, l.s);
         for (int d = 0; d < 3; ++d) {
-          o[d] = l.same ? CeilPoolOut(w.n[d] + p[d][0] + p[d][1], l.k[d], l.s[d], 0) : (w.n[d] - l.k[d]) / l.s[d] + 1;
+          o[d] = l.same ? CeilPoolOut(w.n[d] + p[d][0] + p[d][1], l.k[d], l.s[d], 0)
+                        : (w.n[d] < l.k[d] ? 0 : (w.n[d] - l.k[d]) / l.s[d] + 1);
         }
         if (w.failed.empty() && (o[0] < 1 || o[1] < 1 || o[2] < 1)) w.failed = l.name;
         w.n = o;
@@ -353,8 +363,27 @@ TapShapes ShapesAt(const SgaNet& net, Triple inputSize) {
 
 // ---- The folded evaluation copy --------------------------------------------------------------
 
+static std::vector<int64_t> Vec(const Triple& t) { return {t[0], t[1], t[2]}; }
+
+// Zero padding, per side, in constant_pad_nd's order (W, H, T).
+static std::vector<int64_t> PadSpec(const Pads& p) {
+  return {p[2][0], p[2][1], p[1][0], p[1][1], p[0][0], p[0][1]};
+}
+
 torch::Tensor InferencePlan::Conv::run(const torch::Tensor& x, bool relu) const {
-  auto y = ConvPadded(x, weight, bias, s, same ? SamePads(Spatial(x), k, s) : Sym(pad));
+  const Pads pads = same ? SamePads(Spatial(x), k, s) : Sym(pad);
+  torch::Tensor y;
+  if (x.is_mkldnn()) {
+    const Triple p{pads[0][0], pads[1][0], pads[2][0]};
+    if (pads[0][0] == pads[0][1] && pads[1][0] == pads[1][1] && pads[2][0] == pads[2][1]) {
+      y = at::mkldnn_convolution(x, packed.defined() && p == pad ? packed : weight, bias, Vec(p), Vec(s), {1, 1, 1}, 1);
+    } else {  // not reached at the paper's sizes: pad in the plain layout
+      auto padded = at::constant_pad_nd(x.to_dense(), PadSpec(pads), 0).to_mkldnn();
+      y = at::mkldnn_convolution(padded, weight, bias, {0, 0, 0}, Vec(s), {1, 1, 1}, 1);
+    }
+  } else {
+    y = ConvPadded(x, weight, bias, s, pads);
+  }
   return relu ? y.relu_() : y;
 }
 
@@ -369,6 +398,8 @@ static InferencePlan::Conv FoldUnit(Unit3dImpl& u) {
   c.k = u.k;
   c.s = u.s;
   c.same = true;
+  // The padding a stride-1 "SAME" convolution gets whatever the input (odd kernels).
+  for (int d = 0; d < 3; ++d) c.pad[d] = SamePad(u.k[d], u.s[d], 2 * u.s[d], d == 0)[0];
   return c;
 }
 
@@ -383,9 +414,14 @@ static InferencePlan::Conv PlainConv(const torch::nn::Conv3dImpl& m, Triple pad)
   return c;
 }
 
-InferencePlan::InferencePlan(SgaNet& net) : kind_(net->config.backbone) {
+static void Pack(InferencePlan::Conv& c) {
+  c.packed = at::mkldnn_reorder_conv3d_weight(c.weight.to_mkldnn(), Vec(c.pad), Vec(c.s), {1, 1, 1}, 1);
+}
+
+InferencePlan::InferencePlan(SgaNet& net, bool onednn) {
   torch::NoGradGuard no_grad;
-  const auto& spec = BackboneLayers(kind_);
+  onednn_ = onednn && at::hasMKLDNN() && net->fc->weight.device().is_cpu();
+  const auto& spec = BackboneLayers(net->config.backbone);
   for (size_t i = 0; i < spec.size(); ++i) {
     const auto& l = spec[i];
     Layer p;
@@ -397,21 +433,29 @@ InferencePlan::InferencePlan(SgaNet& net) : kind_(net->config.backbone) {
     auto& m = net->backbone->layers[i];
     if (l.kind == LayerSpec::kUnit) {
       p.conv = FoldUnit(*std::dynamic_pointer_cast<Unit3dImpl>(m));
+      if (i == 0) {  // the stem: its input is padded explicitly (3 channels, cheap)
+        p.conv.same = false;
+        p.conv.pad = {0, 0, 0};
+      }
     } else if (l.kind == LayerSpec::kConv) {
       p.conv = PlainConv(*std::dynamic_pointer_cast<torch::nn::Conv3dImpl>(m), {1, 1, 1});
     } else if (l.kind == LayerSpec::kMixed) {
       auto& x = *std::dynamic_pointer_cast<MixedImpl>(m);
-      auto c0 = FoldUnit(*x.branch_0), c1 = FoldUnit(*x.b1a), c2 = FoldUnit(*x.b2a);
-      // The three 1x1 convolutions that read the block's input become one, wider one.
-      p.fused = c0;
-      p.fused.weight = torch::cat({c0.weight, c1.weight, c2.weight}, 0).contiguous();
-      p.fused.bias = torch::cat({c0.bias, c1.bias, c2.bias}, 0);
-      p.n0 = c0.weight.size(0);
-      p.n1 = c1.weight.size(0);
-      p.n2 = c2.weight.size(0);
+      p.b0 = FoldUnit(*x.branch_0);
+      p.b1a = FoldUnit(*x.b1a);
       p.b1b = FoldUnit(*x.b1b);
+      p.b2a = FoldUnit(*x.b2a);
       p.b2b = FoldUnit(*x.b2b);
       p.b3 = FoldUnit(*x.b3);
+      // Dense path: the three 1x1 convolutions that read the block's input become one.
+      p.fused = p.b0;
+      p.fused.weight = torch::cat({p.b0.weight, p.b1a.weight, p.b2a.weight}, 0).contiguous();
+      p.fused.bias = torch::cat({p.b0.bias, p.b1a.bias, p.b2a.bias}, 0);
+    }
+    if (onednn_) {
+      for (auto* c : {&p.conv, &p.b0, &p.b1a, &p.b1b, &p.b2a, &p.b2b, &p.b3}) {
+        if (c->weight.defined()) Pack(*c);
+      }
     }
     layers_.push_back(std::move(p));
   }
@@ -420,34 +464,118 @@ InferencePlan::InferencePlan(SgaNet& net) : kind_(net->config.backbone) {
                   &heads_.att3W, &heads_.att3B, &heads_.fcW, &heads_.fcB}) {
     *t = t->detach().clone();
   }
+  // C3D on oneDNN: conv1a's whole output (64 x 16 x 112 x 112 floats, 51 MB a clip) is too big
+  // for malloc to keep, so every call would fault in fresh pages for it, about 90 ms on the VMs
+  // measured (7x the convolution itself). Running conv1a, ReLU and pool1 (1x2x2: frames stay
+  // independent) a few frames at a time never materialises it.
+  if (onednn_ && spec.size() > 1 && spec[0].kind == LayerSpec::kConv && spec[1].kind == LayerSpec::kPool &&
+      spec[1].k[0] == 1 && spec[1].s[0] == 1 && layers_[0].conv.k == Triple{3, 3, 3}) {
+    chunkedStem_ = true;
+    stem_ = layers_[0].conv;
+    stem_.pad = {0, 1, 1};
+    Pack(stem_);
+  }
+  sga0_.weight = heads_.att0W;
+  sga0_.bias = heads_.att0B;
+  sga0_.k = {3, 3, 3};
+  sga0_.s = {1, 2, 2};
+  sga0_.pad = {0, 1, 1};
+  if (onednn_) Pack(sga0_);
 }
 
-std::array<torch::Tensor, 2> InferencePlan::taps(const torch::Tensor& input) const {
+torch::Tensor InferencePlan::ChunkedStem(const torch::Tensor& x) const {
+  const auto& pool = layers_[1];
+  auto padded = at::constant_pad_nd(x, {0, 0, 0, 0, 1, 1}, 0);  // conv1a's temporal padding
+  const int64_t frames = x.size(2);
+  // About 8 MB of conv1a output per chunk: small enough for malloc to reuse.
+  const int64_t perFrame = x.size(0) * stem_.weight.size(0) * x.size(3) * x.size(4) * 4;
+  const int64_t chunk = std::max<int64_t>(1, (int64_t{8} << 20) / perFrame);
+  std::vector<torch::Tensor> parts;
+  for (int64_t t = 0; t < frames; t += chunk) {
+    const int64_t n = std::min(chunk, frames - t);
+    auto in = padded.narrow(2, t, n + 2).contiguous().to_mkldnn();
+    auto y = at::mkldnn_convolution(in, stem_.packed, stem_.bias, Vec(stem_.pad), {1, 1, 1}, {1, 1, 1}, 1).relu_();
+    parts.push_back(at::max_pool3d(y, Vec(pool.k), Vec(pool.s)).to_dense());
+  }
+  return torch::cat(parts, 2).to_mkldnn();
+}
+
+std::array<torch::Tensor, 2> InferencePlan::RawTaps(const torch::Tensor& input) const {
   torch::Tensor x = input, tap;
-  for (const auto& l : layers_) {
+  for (size_t i = chunkedStem_ ? 2 : 0; i < layers_.size(); ++i) {
+    const auto& l = layers_[i];
+    if (i == 2 && chunkedStem_) x = ChunkedStem(x);
+    if (i == 0) {
+      // First layer: plain input; I3D's stem gets its "SAME" padding here, on 3 channels.
+      if (l.kind == LayerSpec::kUnit) x = at::constant_pad_nd(x, PadSpec(SamePads(Spatial(x), l.k, l.s)), 0);
+      if (onednn_) x = x.to_mkldnn();
+    }
     switch (l.kind) {
       case LayerSpec::kUnit:
       case LayerSpec::kConv: x = l.conv.run(x, true); break;
       case LayerSpec::kPool:
-        x = l.same ? PoolSame(x, l.k, l.s) : at::max_pool3d(x, {l.k[0], l.k[1], l.k[2]}, {l.s[0], l.s[1], l.s[2]});
+        x = l.same ? PoolSame(x, l.k, l.s) : at::max_pool3d(x, Vec(l.k), Vec(l.s));
         break;
       case LayerSpec::kMixed: {
-        auto f = l.fused.run(x, true);
-        auto y1 = l.b1b.run(f.narrow(1, l.n0, l.n1), true);
-        auto y2 = l.b2b.run(f.narrow(1, l.n0 + l.n1, l.n2), true);
-        auto y3 = l.b3.run(PoolSame(x, {3, 3, 3}, {1, 1, 1}), true);
-        x = torch::cat({f.narrow(1, 0, l.n0), y1, y2, y3}, 1);
+        std::vector<torch::Tensor> parts;
+        if (onednn_) {
+          // The oneDNN layout cannot be sliced or concatenated: four branches, then one
+          // concatenation in the plain layout.
+          parts = {l.b0.run(x, true), l.b1b.run(l.b1a.run(x, true), true), l.b2b.run(l.b2a.run(x, true), true),
+                   l.b3.run(PoolSame(x, {3, 3, 3}, {1, 1, 1}), true)};
+          for (auto& t : parts) t = t.to_dense();
+          x = torch::cat(parts, 1).to_mkldnn();
+        } else {
+          const int64_t n0 = l.b0.weight.size(0), n1 = l.b1a.weight.size(0), n2 = l.b2a.weight.size(0);
+          auto f = l.fused.run(x, true);
+          parts = {f.narrow(1, 0, n0), l.b1b.run(f.narrow(1, n0, n1), true), l.b2b.run(f.narrow(1, n0 + n1, n2), true),
+                   l.b3.run(PoolSame(x, {3, 3, 3}, {1, 1, 1}), true)};
+          x = torch::cat(parts, 1);
+        }
         break;
       }
     }
     if (l.tap) tap = x;
+    peakBytesPerClip_ = std::max(peakBytesPerClip_, x.numel() * 4 / x.size(0));
   }
   return {tap, x};
 }
 
+// Buffers above 32 MB are mmap'ed by malloc and returned on free: with LibTorch's default
+// allocator each call would fault them in afresh (on the VMs measured, that doubled the time
+// per clip of a 4-clip I3D batch). So a batch runs in slices whose activations stay below that,
+// unless a caching CPU allocator is installed (native/allocator.cc), which keeps them.
+int64_t InferencePlan::MicroBatch(int64_t n) const {
+  if (!onednn_ || n <= 1 || c10::GetAllocator(c10::DeviceType::CPU) != c10::GetDefaultCPUAllocator()) return n;
+  if (peakBytesPerClip_ == 0) return 1;  // measured on the first clip
+  return std::clamp<int64_t>((int64_t{30} << 20) / peakBytesPerClip_, 1, n);
+}
+
+std::array<torch::Tensor, 2> InferencePlan::taps(const torch::Tensor& x) const {
+  std::vector<torch::Tensor> sga, main;
+  for (int64_t i = 0, m = 0; i < x.size(0); i += m) {
+    m = std::min(MicroBatch(x.size(0) - i), x.size(0) - i);
+    auto t = RawTaps(x.narrow(0, i, m));
+    sga.push_back(t[0].is_mkldnn() ? t[0].to_dense() : t[0]);
+    main.push_back(t[1].is_mkldnn() ? t[1].to_dense() : t[1]);
+  }
+  return {torch::cat(sga, 0), torch::cat(main, 0)};
+}
+
 SgaOutput InferencePlan::forward(const torch::Tensor& x) const {
-  auto t = taps(x);
-  return RunHeads(heads_, t[0], t[1], 0.0, nullptr);
+  std::vector<torch::Tensor> score, guided, attention, feature;
+  for (int64_t i = 0, m = 0; i < x.size(0); i += m) {
+    m = std::min(MicroBatch(x.size(0) - i), x.size(0) - i);
+    auto t = RawTaps(x.narrow(0, i, m));
+    auto f1 = sga0_.run(t[0], true);
+    if (f1.is_mkldnn()) f1 = f1.to_dense();
+    auto r = RunHeads(heads_, f1, t[1].is_mkldnn() ? t[1].to_dense() : t[1], 0.0, nullptr);
+    score.push_back(r.scoreLogits);
+    guided.push_back(r.guidedLogits);
+    attention.push_back(r.attention);
+    feature.push_back(r.feature);
+  }
+  return {torch::cat(score, 0), torch::cat(guided, 0), torch::cat(attention, 0), torch::cat(feature, 0)};
 }
 
 // ---- State dicts -------------------------------------------------------------------------------
@@ -511,6 +639,7 @@ LoadReport LoadStateDict(SgaNet& net, const std::string& path) {
     ours[k] = e.first;
   }
   std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;
+  std::string mismatch;
   auto take = [&](const std::string& name, const torch::Tensor& dst) {
     auto it = ours.find(name);
     if (it == ours.end()) {
@@ -518,10 +647,12 @@ LoadReport LoadStateDict(SgaNet& net, const std::string& path) {
       return;
     }
     const auto& t = src.at(it->second);
-    Check(t.sizes() == dst.sizes(), code::kWeights,
-          path + ": " + it->second + " has shape " + c10::str(t.sizes()) + ", the " + BackboneName(net->config.backbone) +
-              " encoder (width " + c10::str(net->config.width) + ") expects " + c10::str(dst.sizes()));
     used.insert(name);
+    if (t.sizes() != dst.sizes() && mismatch.empty()) {
+      mismatch = path + ": " + it->second + " has shape " + c10::str(t.sizes()) + ", the " +
+                 BackboneName(net->config.backbone) + " encoder (width " + c10::str(net->config.width) + ") expects " +
+                 c10::str(dst.sizes());
+    }
     copies.emplace_back(dst, t);
   };
   for (const auto& p : net->named_parameters()) take(p.key(), p.value());
@@ -529,6 +660,15 @@ LoadReport LoadStateDict(SgaNet& net, const std::string& path) {
   for (const auto& e : ours) {
     if (!used.count(e.first)) r.unexpected.push_back(e.second);
   }
+  // A backbone of the other architecture (or of another network): say so rather than list
+  // every key as missing and unexpected.
+  bool fileHasBackbone = false, backboneMatched = false;
+  for (const auto& e : ours) fileHasBackbone = fileHasBackbone || StartsWith(e.first, "backbone.");
+  for (const auto& n : used) backboneMatched = backboneMatched || StartsWith(n, "backbone.");
+  Check(!fileHasBackbone || backboneMatched, code::kWeights,
+        path + " holds no tensor of a " + BackboneName(net->config.backbone) + " backbone (first key: " +
+            ours.begin()->second + ")");
+  Check(mismatch.empty(), code::kWeights, mismatch);
   Check(!copies.empty(), code::kWeights,
         path + " holds no tensor of a " + BackboneName(net->config.backbone) + " SGA encoder" +
             (src.empty() ? "" : " (first key: " + src.begin()->first + ")"));
@@ -572,6 +712,15 @@ std::vector<char> SaveCheckpoint(SgaNet& net) {
   root.insert(c10::IValue(std::string("model")), c10::IValue(model));
   root.insert(c10::IValue(std::string("mist")), c10::IValue(mist));
   return torch::pickle_save(c10::IValue(root));
+}
+
+void SetTrainMode(SgaNet& net, bool training, bool batchNormStatsFrozen) {
+  net->train(training);
+  if (training && batchNormStatsFrozen) {
+    for (auto& m : net->backbone->modules()) {
+      if (auto* bn = m->as<torch::nn::BatchNorm3d>()) bn->eval();
+    }
+  }
 }
 
 ParameterGroups GroupParameters(SgaNet& net) {

@@ -4,9 +4,8 @@
 //   backbone.*    the Kinetics I3D port (conv3d_1a_7x7 ... mixed_5c) or C3D (conv1a ... conv5b)
 //   Conv_Atten.*  the SGA branch, Regressor.1 the main head's Linear(D, 2).
 // Two ways to run a model: the modules themselves (training, BatchNorm batch statistics,
-// autograd) and, for evaluation, an InferencePlan: a copy with BatchNorm folded into the
-// convolutions, the three 1x1 convolutions of a mixed block fused into one, symmetric padding
-// folded into the convolutions and weights prepacked for oneDNN where that helps.
+// autograd) and, for evaluation, an InferencePlan (below): a folded copy that runs in oneDNN's
+// blocked layout with prepacked weights.
 #pragma once
 #include <napi.h>
 #include <torch/torch.h>
@@ -132,19 +131,30 @@ struct HeadWeights {
   int64_t k = 8;
 };
 HeadWeights ModuleHeadWeights(SgaNetImpl& net);
-// The SGA branch and both heads on the two taps; dropout only when `gen` is given (train).
-SgaOutput RunHeads(const HeadWeights& h, const torch::Tensor& sgaTap, const torch::Tensor& mainTap, double dropout,
+// The SGA branch after its first convolution (F1 given) and both heads; dropout only when
+// `gen` is given (train mode).
+SgaOutput RunHeads(const HeadWeights& h, const torch::Tensor& f1, const torch::Tensor& mainTap, double dropout,
                    at::Generator* gen);
 
-// The evaluation copy: BatchNorm folded, 1x1 convolutions of a mixed block fused.
+// The evaluation copy, built from the modules and rebuilt whenever they change:
+// - BatchNorm folded into the convolution before it (float64 arithmetic, then float32);
+// - with oneDNN (`onednn`, CPU): weights reordered once into oneDNN's blocked layout and
+//   activations kept in that layout from the first convolution to the taps, so no layer pays
+//   for a weight or activation reorder; symmetric padding goes into the convolutions, the
+//   asymmetric "SAME" padding of the 7x7x7 stem is applied to the 3-channel input only, and
+//   pools whose zero padding cannot change the result skip it;
+// - without oneDNN: plain convolutions, the three 1x1 convolutions of a mixed block fused.
 class InferencePlan {
  public:
-  explicit InferencePlan(SgaNet& net);
+  InferencePlan(SgaNet& net, bool onednn);
   SgaOutput forward(const torch::Tensor& x) const;
+  // Dense taps, [n, C, T, H, W].
   std::array<torch::Tensor, 2> taps(const torch::Tensor& x) const;
+  bool onednn() const { return onednn_; }
 
   struct Conv {
-    torch::Tensor weight, bias;
+    torch::Tensor weight, bias;  // dense, BatchNorm folded
+    torch::Tensor packed;        // weight in oneDNN's layout for `pad` and `s` (oneDNN path)
     Triple k{1, 1, 1}, s{1, 1, 1};
     bool same = false;  // I3D "SAME" rule, else fixed symmetric `pad`
     Triple pad{0, 0, 0};
@@ -154,15 +164,25 @@ class InferencePlan {
     LayerSpec::Kind kind;
     Triple k, s;
     bool same = false;
-    Conv conv;                      // unit / conv
-    Conv fused, b1b, b2b, b3;       // mixed: fused = branch_0 | branch_1.0 | branch_2.0
-    int64_t n0 = 0, n1 = 0, n2 = 0;
+    Conv conv;                          // unit / conv
+    Conv b0, b1a, b1b, b2a, b2b, b3;    // mixed block branches
+    Conv fused;                         // dense path: b0 | b1a | b2a as one convolution
     bool tap = false;
   };
 
  private:
-  BackboneKind kind_;
+  // Taps as the path holds them (oneDNN layout on the oneDNN path).
+  std::array<torch::Tensor, 2> RawTaps(const torch::Tensor& x) const;
+  // C3D's conv1a + ReLU + pool1 (1x2x2), a few frames at a time.
+  torch::Tensor ChunkedStem(const torch::Tensor& x) const;
+  // How many clips to run at once (see forward()).
+  int64_t MicroBatch(int64_t n) const;
+  mutable int64_t peakBytesPerClip_ = 0;  // largest activation of one clip, seen by RawTaps
+  bool onednn_;
+  bool chunkedStem_ = false;
+  Conv stem_;  // conv1a packed for padding (0, 1, 1): the temporal pad is applied to the input
   std::vector<Layer> layers_;
+  Conv sga0_;
   HeadWeights heads_;
 };
 
@@ -181,11 +201,12 @@ struct TapShapes {
 };
 TapShapes ShapesAt(const SgaNet& net, Triple inputSize);
 
-// State dicts in PyTorch's zip format (torch.save since 1.6), read with LibTorch's own pickle
-// loader. Accepted layouts: our own checkpoints, the released MIST ones ({model: {"module.
-// backbone...", ...}}), a plain state dict of the whole model, or of a backbone alone (the
-// Kinetics I3D port's model_rgb.pth, a C3D Sports-1M state dict; their classifier layers are
-// ignored). Throws ERR_MIST_IO / ERR_MIST_WEIGHTS; copies nothing unless every shape fits.
+// State dicts in PyTorch's zip format (torch.save since 1.6), read without Python by
+// torch_pickle.h (torch::pickle_load cannot read what state_dict() saves). Accepted layouts:
+// our own checkpoints, the released MIST ones ({model: {"module.backbone...", ...}}), a plain
+// state dict of the whole model, or of a backbone alone (the Kinetics I3D port's
+// model_rgb.pth, a C3D Sports-1M state dict, whose classifier layers are ignored). Throws
+// ERR_MIST_IO / ERR_MIST_WEIGHTS; copies nothing unless every shape fits.
 struct LoadReport {
   std::vector<std::string> missing, unexpected, ignored;
   int64_t loaded = 0;
@@ -196,6 +217,10 @@ LoadReport LoadStateDict(SgaNet& net, const std::string& path);
 bool ReadCheckpointConfig(const std::string& path, EncoderConfig* config);
 // PyTorch-readable zip: {model: state dict, mist: {kind, backbone, width, expandK, dropout}}.
 std::vector<char> SaveCheckpoint(SgaNet& net);
+
+// Train or eval mode; with `batchNormStatsFrozen`, the backbone's BatchNorm stays in eval mode
+// (running statistics frozen) while the rest trains.
+void SetTrainMode(SgaNet& net, bool training, bool batchNormStatsFrozen);
 
 // Weight decay groups (spec: decay on weights only): conv / linear weights vs biases and
 // BatchNorm parameters; parameters that do not require grad are in neither.

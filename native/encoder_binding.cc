@@ -22,6 +22,7 @@ struct EncoderState {
   at::Generator rng;
   std::atomic<bool> training{false};
   bool fold = true;
+  bool onednn = true;  // the folded copy runs in oneDNN's blocked layout (CPU)
   bool batchNormStatsFrozen = false;
   // The folded evaluation copy, built on first use; dropped whenever weights or BatchNorm
   // statistics change (load, a train-mode forward).
@@ -49,15 +50,7 @@ void InitWeights(SgaNet& net, at::Generator& gen) {
   }
 }
 
-// Train or eval; with frozen statistics, BatchNorm stays in eval mode while training.
-void ApplyMode(EncoderState& s, bool training) {
-  s.net->train(training);
-  if (training && s.batchNormStatsFrozen) {
-    for (auto& m : s.net->backbone->modules()) {
-      if (auto* bn = m->as<torch::nn::BatchNorm3d>()) bn->eval();
-    }
-  }
-}
+void ApplyMode(EncoderState& s, bool training) { SetTrainMode(s.net, training, s.batchNormStatsFrozen); }
 
 Triple ReadSize(const Napi::Value& v, const Triple& fallback) {
   if (v.IsUndefined() || v.IsNull()) return fallback;
@@ -146,7 +139,8 @@ void SgaEncoder::Init(Napi::Env env, Napi::Object exports) {
   exports.Set("SgaEncoder", cls);
 }
 
-// new SgaEncoder({backbone, width, expandK, dropout, inputSize, device, seed, fold}) (sync):
+// new SgaEncoder({backbone, width, expandK, dropout, inputSize, device, seed, fold, onednn})
+// (sync):
 // a freshly initialised model. Throws ERR_MIST_ARG / ERR_MIST_DEVICE / ERR_MIST_SHAPE.
 SgaEncoder::SgaEncoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SgaEncoder>(info) {
   Napi::Env env = info.Env();
@@ -166,6 +160,8 @@ SgaEncoder::SgaEncoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SgaEnc
     c.inputSize = ReadSize(o.Get("inputSize"), c.backbone == BackboneKind::kI3d ? Triple{16, 224, 224} : Triple{16, 112, 112});
     auto fold = o.Get("fold");
     s->fold = fold.IsUndefined() ? true : fold.ToBoolean().Value();
+    auto onednn = o.Get("onednn");
+    s->onednn = onednn.IsUndefined() ? true : onednn.ToBoolean().Value();
     s->device = ParseDevice(GetString(o, "device", "cpu"));
     s->rng = at::detail::createCPUGenerator(static_cast<uint64_t>(GetInt(o, "seed", 0, (int64_t(1) << 53), 0)));
     s->net = SgaNet(c);
@@ -217,7 +213,7 @@ Napi::Value SgaEncoder::Forward(const Napi::CallbackInfo& info) {
           if (!training) {
             c10::InferenceMode guard;
             if (s->fold) {
-              if (!s->plan) s->plan = std::make_unique<InferencePlan>(s->net);
+              if (!s->plan) s->plan = std::make_unique<InferencePlan>(s->net, s->onednn);
               r = s->plan->forward(x.to(s->device));
             } else {
               ApplyMode(*s, false);
@@ -266,7 +262,7 @@ Napi::Value SgaEncoder::Taps(const Napi::CallbackInfo& info) {
           if (!training) {
             c10::InferenceMode guard;
             if (s->fold) {
-              if (!s->plan) s->plan = std::make_unique<InferencePlan>(s->net);
+              if (!s->plan) s->plan = std::make_unique<InferencePlan>(s->net, s->onednn);
               t = s->plan->taps(x.to(s->device));
             } else {
               ApplyMode(*s, false);
@@ -480,6 +476,7 @@ Napi::Value SgaEncoder::Describe(const Napi::CallbackInfo& info) {
     o.Set("device", DeviceName(s->device));
     o.Set("training", s->training.load());
     o.Set("fold", s->fold);
+    o.Set("onednn", s->onednn && at::hasMKLDNN() && s->device.is_cpu());
     o.Set("blocks", Strings(env, s->net->backbone->blocks));
     o.Set("sgaShape", SizeArray(env, c10::IntArrayRef(shapes.sga.data(), 4)));
     o.Set("mainShape", SizeArray(env, c10::IntArrayRef(shapes.main.data(), 4)));
@@ -498,7 +495,7 @@ Napi::Value SgaEncoder::StateDict(const Napi::CallbackInfo& info) {
     std::lock_guard<std::mutex> lock(s->mutex);
     auto o = Napi::Object::New(env);
     for (auto& p : s->net->named_parameters()) o.Set(p.key(), ToFloat32Array(env, p.value().detach().clone()));
-    for (auto& b : s->net->named_buffers()) o.Set(b.key(), ToFloat32Array(env, b.value().detach().to(torch::kFloat32)));
+    for (auto& b : s->net->named_buffers()) o.Set(b.key(), ToFloat32Array(env, b.value().detach().to(torch::kFloat32).clone()));
     return o;
   });
 }

@@ -56,11 +56,16 @@ class Unit3D(nn.Module):
     def __init__(self, cin, cout, k=(1, 1, 1), s=(1, 1, 1)):
         super().__init__()
         self.k, self.s = k, s
-        self.conv3d = nn.Conv3d(cin, cout, k, stride=s, bias=False)
+        # As the released code does: a pad that is symmetric whatever the input (stride 1) goes
+        # into the convolution itself, no copy; the others are applied with F.pad per input.
+        static = [same_pad(kk, ss, ss, False) for kk, ss in zip(k, s)]
+        self.fixed = all(ss == 1 for ss in s) and all(a == b for a, b in static)
+        pad = tuple(a for a, _ in static) if self.fixed else 0
+        self.conv3d = nn.Conv3d(cin, cout, k, stride=s, padding=pad, bias=False)
         self.batch3d = nn.BatchNorm3d(cout, eps=1e-3)
 
     def forward(self, x):
-        return F.relu(self.batch3d(self.conv3d(tf_pad(x, self.k, self.s))))
+        return F.relu(self.batch3d(self.conv3d(x if self.fixed else tf_pad(x, self.k, self.s))))
 
 
 class MaxPoolTF(nn.Module):
@@ -228,6 +233,9 @@ def fill_random(model, gen, calibrate=None):
                 model(x)
             for m in bns:
                 m.momentum = 0.1
+                # Near-constant channels of a tiny model would get a tiny variance and amplify
+                # float32 rounding a hundredfold through the depth of I3D: keep them tame.
+                m.running_var.clamp_(min=0.05)
                 m.running_mean.add_(torch.randn(m.running_mean.shape, generator=gen) * 0.1 * m.running_var.sqrt())
                 m.running_var.mul_(torch.rand(m.running_var.shape, generator=gen) * 0.4 + 0.8)
                 m.num_batches_tracked.zero_()
@@ -287,15 +295,15 @@ def main():
            "input": "x[i] = sin(0.37 * i) * 0.5 over the flat [N, 3, T, H, W] float32 array",
            "cases": {}}
 
-    # I3D, width 1/16, full model, plain state dict with MIST's names (no module. prefix).
-    i3d = SgaEncoder("i3d", 1 / 16)
+    # I3D, width 1/24, full model, plain state dict with MIST's names (no module. prefix).
+    i3d = SgaEncoder("i3d", 1 / 24)
     sizes = ([16, 32, 32], [16, 47, 39], [15, 33, 35])
     fill_random(i3d, gen, [clip_input(2, *size) for size in sizes])
     torch.save(i3d.state_dict(), os.path.join(here, "i3d_tiny.pt"))
     for size in sizes:
         x = clip_input(2, *size)
         key = "i3d_tiny_%dx%dx%d" % tuple(size)
-        ref["cases"][key] = {"file": "i3d_tiny.pt", "backbone": "i3d", "width": 1 / 16, "n": 2,
+        ref["cases"][key] = {"file": "i3d_tiny.pt", "backbone": "i3d", "width": 1 / 24, "n": 2,
                              "inputSize": size, "eval": run_case(i3d, x), "train": run_case(i3d, x, True)}
 
     # The Kinetics port layout: backbone keys at the top level plus the logits conv to ignore.
