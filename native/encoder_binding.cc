@@ -85,18 +85,6 @@ int64_t Numel(const std::vector<torch::Tensor>& v) {
   return n;
 }
 
-void WriteAtomically(const std::string& path, const std::vector<char>& bytes) {
-  // Write beside, then rename: a crash mid-write never leaves a truncated checkpoint.
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    Check(f.good(), code::kIo, "cannot write " + tmp);
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    f.close();
-    Check(!f.fail(), code::kIo, "write failed for " + tmp);
-  }
-  Check(std::rename(tmp.c_str(), path.c_str()) == 0, code::kIo, "cannot rename " + tmp + " to " + path);
-}
 
 class SgaEncoder : public Napi::ObjectWrap<SgaEncoder> {
  public:

@@ -2,11 +2,10 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
-#include <fstream>
-#include <iterator>
 
 #include "mil_loss.h"
 #include "tensor_io.h"
+#include "torch_pickle.h"
 
 namespace mist {
 
@@ -74,11 +73,6 @@ static std::string ConfigJson(const GeneratorConfig& c, int64_t steps) {
          ",\"dropout\":" + std::to_string(c.dropout) + ",\"steps\":" + std::to_string(steps) + "}";
 }
 
-static std::vector<char> ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  Check(f.good(), code::kIo, "cannot read " + path);
-  return std::vector<char>(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
 
 void Generator::Init(Napi::Env env, Napi::Object exports) {
   auto cls = DefineClass(env, "Generator",
@@ -105,26 +99,30 @@ Generator::Generator(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Generato
     s->device = ParseDevice(GetString(o, "device", torch::cuda::is_available() ? "cuda" : "cpu"));
     s->rng = at::detail::createCPUGenerator(c.seed);
     s->drop.key = SplitMix64(c.seed ^ 0x6D697374ull);
-    c10::impl::GenericDict loaded(c10::StringType::get(), c10::AnyType::get());
+    // A dict of tensors by name: ours, or a PyTorch state_dict() (an OrderedDict, possibly
+    // under "model" / "state_dict", possibly with DataParallel's "module." prefix).
+    PyValue file;
+    const PyValue* sd = nullptr;
+    auto tensorAt = [&](const std::string& key) -> const at::Tensor* {
+      const PyValue* p = sd->find(key);
+      if (!p) p = sd->find("module." + key);
+      return p && p->kind == PyValue::Kind::kTensor ? &p->tensor : nullptr;
+    };
     const std::string checkpoint = GetString(o, "checkpoint", "");
     if (!checkpoint.empty()) {
-      auto bytes = ReadFile(checkpoint);
-      c10::IValue v;
-      try {
-        v = torch::pickle_load(bytes);
-      } catch (const c10::Error& e) {
-        Fail(code::kWeights, checkpoint + " is not a PyTorch checkpoint: " +
-                                 std::string(e.what_without_backtrace()).substr(0, 200));
+      file = LoadTorchFile(checkpoint);
+      Check(file.isDict(), code::kWeights, checkpoint + " does not hold a state dict");
+      sd = &file;
+      for (const char* inner : {"model", "state_dict"}) {
+        if (const PyValue* m = file.find(inner); m && m->isDict()) sd = m;
       }
-      Check(v.isGenericDict(), code::kWeights, checkpoint + " does not hold a state dict");
-      loaded = v.toGenericDict();
-      auto w1 = loaded.find(c10::IValue("fc1.weight"));
-      auto w2 = loaded.find(c10::IValue("fc2.weight"));
-      Check(w1 != loaded.end() && w2 != loaded.end() && w1->value().isTensor() && w2->value().isTensor(),
-            code::kWeights, checkpoint + " is not a mist-vad generator checkpoint (no fc1.weight / fc2.weight)");
-      c.dim = w1->value().toTensor().size(1);
-      c.hidden1 = w1->value().toTensor().size(0);
-      c.hidden2 = w2->value().toTensor().size(0);
+      const at::Tensor* w1 = tensorAt("fc1.weight");
+      const at::Tensor* w2 = tensorAt("fc2.weight");
+      Check(w1 && w2 && w1->dim() == 2 && w2->dim() == 2, code::kWeights,
+            checkpoint + " is not a mist-vad generator checkpoint (no fc1.weight / fc2.weight)");
+      c.dim = w1->size(1);
+      c.hidden1 = w1->size(0);
+      c.hidden2 = w2->size(0);
     } else {
       c.dim = GetInt(o, "dim", 1, 1 << 20);
       c.hidden1 = GetInt(o, "hidden1", 1, 1 << 16, 512);
@@ -136,20 +134,13 @@ Generator::Generator(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Generato
     InitWeights(s->net, s->rng);
     if (!checkpoint.empty()) {
       torch::NoGradGuard no_grad;
-      std::vector<std::string> missing;
       for (auto& p : s->net->named_parameters()) {
-        auto it = loaded.find(c10::IValue(p.key()));
-        if (it == loaded.end() || !it->value().isTensor()) {
-          missing.push_back(p.key());
-          continue;
-        }
-        auto t = it->value().toTensor();
-        Check(t.sizes() == p.value().sizes(), code::kWeights, "shape mismatch for " + p.key() + " in " + checkpoint);
-        p.value().copy_(t);
+        const at::Tensor* t = tensorAt(p.key());
+        Check(t != nullptr, code::kWeights, checkpoint + " lacks " + p.key());
+        Check(t->sizes() == p.value().sizes(), code::kWeights, "shape mismatch for " + p.key() + " in " + checkpoint);
+        p.value().copy_(t->to(torch::kFloat32));
       }
-      Check(missing.empty(), code::kWeights, checkpoint + " lacks " + (missing.empty() ? "" : missing[0]));
-      auto steps = loaded.find(c10::IValue("steps"));
-      if (steps != loaded.end() && steps->value().isInt()) s->steps = steps->value().toInt();
+      if (const PyValue* steps = file.find("steps"); steps && steps->kind == PyValue::Kind::kInt) s->steps = steps->i;
     }
     s->net->to(s->device);
     MakeOptimizer(*s);
@@ -250,16 +241,7 @@ Napi::Value Generator::Save(const Napi::CallbackInfo& info) {
             dict.insert(c10::IValue("mist"), c10::IValue(ConfigJson(s->config, s->steps)));
             bytes = torch::pickle_save(c10::IValue(dict));
           }
-          // Write beside, then rename: a crash mid-write never leaves a truncated checkpoint.
-          const std::string tmp = path + ".tmp";
-          {
-            std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-            Check(f.good(), code::kIo, "cannot write " + tmp);
-            f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-            f.close();
-            Check(!f.fail(), code::kIo, "write failed for " + tmp);
-          }
-          Check(std::rename(tmp.c_str(), path.c_str()) == 0, code::kIo, "cannot rename " + tmp + " to " + path);
+          WriteAtomically(path, bytes);
         },
         [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
   });

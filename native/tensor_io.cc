@@ -1,7 +1,9 @@
 #include "tensor_io.h"
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <sstream>
 
 namespace mist {
@@ -115,6 +117,19 @@ std::string GetString(const Napi::Object& o, const char* key, const std::string&
   if (v.IsUndefined()) return fallback;
   Check(v.IsString(), code::kArg, std::string(key) + " must be a string");
   return v.As<Napi::String>().Utf8Value();
+}
+
+void WriteAtomically(const std::string& path, const std::vector<char>& bytes) {
+  // Write beside, then rename: a crash mid-write never leaves a truncated checkpoint.
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    Check(f.good(), code::kIo, "cannot write " + tmp);
+    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    f.close();
+    Check(!f.fail(), code::kIo, "write failed for " + tmp);
+  }
+  Check(std::rename(tmp.c_str(), path.c_str()) == 0, code::kIo, "cannot rename " + tmp + " to " + path);
 }
 
 static std::atomic<int> g_threads{0};

@@ -34,6 +34,10 @@ int64_t GetInt(const Napi::Object& o, const char* key, int64_t min, int64_t max,
 double GetNumber(const Napi::Object& o, const char* key, double fallback);
 std::string GetString(const Napi::Object& o, const char* key, const std::string& fallback);
 
+// Sync: writes `bytes` beside `path`, then renames, so a crash never leaves a truncated file.
+// Throws ERR_MIST_IO.
+void WriteAtomically(const std::string& path, const std::vector<char>& bytes);
+
 // Intra-op threads for LibTorch. OpenMP's thread count is per calling thread, so each worker
 // applies the configured count before it computes (see PromiseWorker::Execute).
 void SetConfiguredThreads(int n);

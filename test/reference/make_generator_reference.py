@@ -37,8 +37,7 @@ g = Generator().eval()
 x = torch.randn(9, D)
 with torch.no_grad():
     y = g(x)
-state = {k: v for k, v in g.state_dict().items()}
-torch.save(state, os.path.join(here, "generator_torch.pt"))
+torch.save(g.state_dict(), os.path.join(here, "generator_torch.pt"))  # an OrderedDict, as users save
 with open(os.path.join(here, "reference.json"), "w") as f:
     json.dump({"torch": torch.__version__, "dim": D, "x": x.flatten().tolist(), "y": y.tolist()}, f)
 print("wrote", here)
