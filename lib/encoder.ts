@@ -15,6 +15,7 @@ import {
   type NativeParameterGroups,
   type NativeSgaEncoder,
   type NativeSgaEncoderDescription,
+  type NativeSgaOutput,
 } from './native.js';
 import { parseOptions } from './options.js';
 
@@ -57,18 +58,7 @@ export const FreezeOptionsSchema = z.strictObject({
 export type FreezeOptions = z.input<typeof FreezeOptionsSchema>;
 
 /** Per clip: the anomaly score, the guided head's probabilities, the attention map, the feature. */
-export interface SgaEncoderOutput {
-  /** softmax(main head)[anomalous], one per clip. */
-  score: Float32Array;
-  /** The guided head's softmax, [n, 2] (normal, anomalous). */
-  guided: Float32Array;
-  /** The attention map A, [n, T', H', W'] (I3D at 224²: [n, 1, 7, 7]). */
-  attention: Float32Array;
-  attentionShape: number[];
-  /** GAP of the attended main feature map, [n, D] (D = 1024 for I3D, 512 for C3D). */
-  feature: Float32Array;
-  featureDim: number;
-}
+export type SgaEncoderOutput = NativeSgaOutput;
 
 /** The two backbone feature maps, as [n, C, T, H, W]. */
 export interface SgaEncoderTaps {

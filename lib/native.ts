@@ -138,10 +138,14 @@ export interface NativeSgaEncoderOptions {
 }
 
 export interface NativeSgaOutput {
+  /** softmax(main head)[anomalous], one per clip. */
   score: Float32Array;
+  /** The guided head's softmax, [n, 2] (normal, anomalous). */
   guided: Float32Array;
+  /** The attention map A, [n, T', H', W'] (I3D at 224²: [n, 1, 7, 7]). */
   attention: Float32Array;
   attentionShape: number[];
+  /** GAP of the attended main feature map, [n, D] (D = 1024 for I3D, 512 for C3D). */
   feature: Float32Array;
   featureDim: number;
 }
