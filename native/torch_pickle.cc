@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <unordered_map>
 
@@ -74,8 +75,13 @@ std::vector<int64_t> Ints(const PyValue& v, const char* what) {
 
 class Unpickler {
  public:
-  Unpickler(const uint8_t* data, size_t size, caffe2::serialize::PyTorchStreamReader& zip)
-      : p_(data), end_(data + size), zip_(zip) {}
+  // `zip` holds the tensor records (zip format); null for the legacy format, whose storages
+  // are created empty here and filled from the bytes after the pickles (FillLegacyStorages).
+  Unpickler(const uint8_t* data, size_t size, caffe2::serialize::PyTorchStreamReader* zip,
+            std::map<std::string, at::Tensor>& storages)
+      : p_(data), end_(data + size), zip_(zip), storages_(storages) {}
+
+  const uint8_t* pos() const { return p_; }
 
   PyValue Run() {
     while (true) {
@@ -327,11 +333,15 @@ class Unpickler {
     }
     const auto dtype = StorageDtype(t[1].s);
     const int64_t numel = t[4].i;
+    if (!zip_) {
+      v.tensor = storages_[key] = at::empty({numel}, at::TensorOptions().dtype(dtype));
+      return v;
+    }
     const std::string record = "data/" + key;
-    Check(zip_.hasRecord(record), code::kWeights, "the archive lacks the record " + record);
+    Check(zip_->hasRecord(record), code::kWeights, "the archive lacks the record " + record);
     at::DataPtr data;
     size_t size = 0;
-    std::tie(data, size) = zip_.getRecord(record);
+    std::tie(data, size) = zip_->getRecord(record);
     auto storage = at::empty({numel}, at::TensorOptions().dtype(dtype));
     const size_t bytes = static_cast<size_t>(numel) * storage.element_size();
     Check(size >= bytes, code::kWeights, "record " + record + " is shorter than its tensor");
@@ -343,12 +353,56 @@ class Unpickler {
 
   const uint8_t* p_;
   const uint8_t* end_;
-  caffe2::serialize::PyTorchStreamReader& zip_;
+  caffe2::serialize::PyTorchStreamReader* zip_;
   std::vector<PyValue> stack_;
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, PyValue> memo_;
-  std::map<std::string, at::Tensor> storages_;
+  std::map<std::string, at::Tensor>& storages_;
 };
+
+// PyTorch's legacy format (torch.save before 1.6, or _use_new_zipfile_serialization=False):
+// pickles of the magic number, the protocol version, system info and the object, then the
+// sorted storage keys, then each storage as an int64 element count and its raw bytes.
+PyValue LoadLegacy(const std::string& path, const std::vector<uint8_t>& buf) {
+  static const uint8_t kMagic[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9,
+                                   0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e};
+  Check(buf.size() > sizeof kMagic && std::memcmp(buf.data(), kMagic, sizeof kMagic) == 0, code::kWeights,
+        path + " is not a PyTorch checkpoint (neither a torch.save zip nor the legacy format)");
+  std::map<std::string, at::Tensor> storages;
+  const uint8_t* p = buf.data() + sizeof kMagic;
+  const uint8_t* end = buf.data() + buf.size();
+  auto next = [&]() {
+    Unpickler u(p, static_cast<size_t>(end - p), nullptr, storages);
+    PyValue v = u.Run();
+    p = u.pos();
+    return v;
+  };
+  const PyValue version = next();
+  Check(version.kind == PyValue::Kind::kInt && version.i == 1001, code::kWeights,
+        path + ": unknown legacy format version");
+  const PyValue sys = next();
+  if (const PyValue* le = sys.find("little_endian")) {
+    Check(le->kind != PyValue::Kind::kBool || le->b, code::kWeights, path + " was written on a big-endian machine");
+  }
+  PyValue obj = next();
+  const PyValue keys = next();
+  Check(keys.kind == PyValue::Kind::kList, code::kWeights, path + ": malformed legacy storage list");
+  for (const auto& k : *keys.items) {
+    auto it = storages.find(k.s);
+    Check(it != storages.end(), code::kWeights, path + ": storage " + k.s + " is listed but never used");
+    Check(end - p >= 8, code::kWeights, path + " is truncated");
+    int64_t numel = 0;
+    std::memcpy(&numel, p, 8);
+    p += 8;
+    at::Tensor& t = it->second;
+    Check(numel == t.numel(), code::kWeights, path + ": storage " + k.s + " has the wrong size");
+    const size_t bytes = static_cast<size_t>(numel) * t.element_size();
+    Check(static_cast<size_t>(end - p) >= bytes, code::kWeights, path + " is truncated");
+    if (bytes > 0) std::memcpy(t.data_ptr(), p, bytes);
+    p += bytes;
+  }
+  return obj;
+}
 
 }  // namespace
 
@@ -359,12 +413,14 @@ PyValue LoadTorchFile(const std::string& path) {
   f.read(head, 4);
   Check(f.gcount() > 0, code::kWeights, path + " is empty");
   if (!(head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4)) {
-    // torch.save before PyTorch 1.6 (or with _use_new_zipfile_serialization=False) writes a
-    // bare pickle stream whose tensors follow it; only the zip format is read here.
-    const bool legacy = static_cast<unsigned char>(head[0]) == 0x80;
-    Fail(code::kWeights, path + (legacy ? " is in PyTorch's legacy (pre-1.6) format; re-save it with a recent PyTorch: "
-                                          "torch.save(torch.load(p), p2)"
-                                        : " is not a PyTorch checkpoint (not a zip written by torch.save)"));
+    f.clear();
+    f.seekg(0);
+    std::vector<uint8_t> buf((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    try {
+      return LoadLegacy(path, buf);
+    } catch (const Error& e) {
+      Fail(e.code(), std::string(e.what()).rfind(path, 0) == 0 ? e.what() : path + ": " + e.what());
+    }
   }
   f.close();
   try {
@@ -380,7 +436,8 @@ PyValue LoadTorchFile(const std::string& path) {
     at::DataPtr pkl;
     size_t size = 0;
     std::tie(pkl, size) = zip.getRecord("data.pkl");
-    Unpickler u(static_cast<const uint8_t*>(pkl.get()), size, zip);
+    std::map<std::string, at::Tensor> storages;
+    Unpickler u(static_cast<const uint8_t*>(pkl.get()), size, &zip, storages);
     return u.Run();
   } catch (const Error& e) {
     Fail(e.code(), std::string(e.what()).rfind(path, 0) == 0 ? e.what() : path + ": " + e.what());

@@ -41,9 +41,15 @@ test('bad files give coded errors, name the problem, and load nothing', async ()
     const dpath = join(dir, 'damaged.pt');
     writeFileSync(dpath, damaged);
     await expectCode(() => e.loadStateDict(dpath), 'ERR_MIST_WEIGHTS');
-    // PyTorch's legacy (pre-1.6) format: a clear way out.
+    // PyTorch's legacy (pre-1.6) format is read, so its C3D-only tensor is simply no match here.
     const l = await expectCode(() => e.loadStateDict(join(DIR, 'legacy.pt')), 'ERR_MIST_WEIGHTS');
-    assert.match(l.message, /legacy .*re-save it with a recent PyTorch/);
+    assert.match(l.message, /no tensor of a i3d backbone/);
+    // A legacy file cut short.
+    const lbytes = readFileSync(join(DIR, 'i3d_port_tiny_legacy.pt'));
+    const lcut = join(dir, 'legacy-cut.pt');
+    writeFileSync(lcut, lbytes.subarray(0, lbytes.length - 1000));
+    const lc = await expectCode(() => e.loadStateDict(lcut), 'ERR_MIST_WEIGHTS');
+    assert.match(lc.message, /truncated/);
     // A C3D checkpoint into an I3D model: nothing matches.
     const m = await expectCode(() => e.loadStateDict(join(DIR, 'c3d_tiny_mist.pt')), 'ERR_MIST_WEIGHTS');
     assert.match(m.message, /no tensor of a i3d backbone/);
@@ -61,6 +67,20 @@ test('bad files give coded errors, name the problem, and load nothing', async ()
     e.dispose();
     cleanup();
   }
+});
+
+test("the I3D port's layout loads the same from PyTorch's legacy (pre-1.6) format as from a zip", async () => {
+  // model_rgb.pth itself was saved before PyTorch 1.6; i3d_port_tiny_legacy.pt is the same
+  // port-layout dict as i3d_port_tiny.pt, written with _use_new_zipfile_serialization=False.
+  const port = { ...tiny, width: 1 / 32 };
+  const a = SgaEncoder.create(port), b = SgaEncoder.create(port);
+  const ra = await a.loadStateDict(join(DIR, 'i3d_port_tiny.pt'));
+  const rb = await b.loadStateDict(join(DIR, 'i3d_port_tiny_legacy.pt'));
+  assert.equal(rb, ra);
+  assert.ok(rb.loaded > 0);
+  assert.ok(same(b.stateDict(), a.stateDict()));
+  a.dispose();
+  b.dispose();
 });
 
 test('save() writes a checkpoint that load() rebuilds with identical outputs', async () => {

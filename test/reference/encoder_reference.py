@@ -348,6 +348,9 @@ def main():
 
     torch.save({"conv1a.weight": torch.zeros(2, 3, 3, 3, 3)}, os.path.join(here, "legacy.pt"),
                _use_new_zipfile_serialization=False)
+    # The I3D port's own model_rgb.pth predates PyTorch 1.6: the same port-layout dict in that format.
+    torch.save(torch.load(os.path.join(here, "i3d_port_tiny.pt")), os.path.join(here, "i3d_port_tiny_legacy.pt"),
+               _use_new_zipfile_serialization=False)
 
     # Full-size cost: parameters and MACs per 16-frame clip at the paper's input sizes.
     cost = {}
