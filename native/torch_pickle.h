@@ -1,5 +1,5 @@
-// Reading torch.save files (PyTorch's zip format, Python's torch.save >= 1.6 or LibTorch's
-// pickle_save) without Python. LibTorch's own torch::pickle_load reads only the subset of
+// Reading torch.save files without Python: PyTorch's zip format (Python's torch.save >= 1.6,
+// LibTorch's pickle_save) and the legacy stream format of older releases. LibTorch's own torch::pickle_load reads only the subset of
 // pickle that TorchScript writes: it rejects the SETITEM opcode of every one-entry dict and the
 // OrderedDict state that every state_dict() carries, so a real checkpoint fails there. This
 // reader runs the pickle opcodes torch.save emits (protocols 2 to 5), rebuilds tensors from the
@@ -30,9 +30,9 @@ struct PyValue {
   const PyValue* find(const std::string& key) const;
 };
 
-// Sync. Reads a checkpoint written by torch.save (zip) or torch::pickle_save. Throws
-// ERR_MIST_IO when the file cannot be read, ERR_MIST_WEIGHTS when it is not such a file (with
-// a hint to re-save it when it is PyTorch's legacy, pre-1.6 format).
+// Sync. Reads a checkpoint written by torch.save (zip or legacy) or torch::pickle_save.
+// Throws ERR_MIST_IO when the file cannot be read, ERR_MIST_WEIGHTS when it is not such a
+// file, is truncated or is damaged.
 PyValue LoadTorchFile(const std::string& path);
 
 }  // namespace mist
