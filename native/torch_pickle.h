@@ -1,7 +1,8 @@
 // Reading torch.save files without Python: PyTorch's zip format (Python's torch.save >= 1.6,
 // LibTorch's pickle_save) and the legacy stream format of older releases. LibTorch's own
-// torch::pickle_load reads only the subset of pickle that TorchScript writes: it rejects the SETITEM opcode of every one-entry dict and the
-// OrderedDict state that every state_dict() carries, so a real checkpoint fails there. This
+// torch::pickle_load reads only the subset of pickle that TorchScript writes: it rejects the
+// SETITEM opcode of every one-entry dict and the OrderedDict state that every state_dict()
+// carries, so a real checkpoint fails there. This
 // reader runs the pickle opcodes torch.save emits (protocols 2 to 5), rebuilds tensors from the
 // archive's records, and keeps anything else it does not know as an opaque value.
 #pragma once
