@@ -9,7 +9,7 @@ import {
 } from '../lib/stage1/index.js';
 import { expectCode } from './helpers.js';
 
-test('presets hold the spec table (MIST.md, Stage 1)', () => {
+test('presets hold the spec table (docs/MIST.md, Stage 1)', () => {
   assert.equal(PRESET_NAMES.slice().sort(), ['shanghaitech-c3d', 'shanghaitech-i3d', 'ucf-crime-c3d', 'ucf-crime-i3d']);
   const table = {
     'shanghaitech-i3d': { L: 32, T: 7, k: 7, featureDim: 1024, l2Normalize: false, steps: 3000 },

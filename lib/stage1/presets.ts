@@ -1,5 +1,5 @@
 // Stage-1 hyper-parameters: the four dataset/feature presets of the paper and the training
-// options that select or override them. The values come from the spec (MIST.md, "Stage 1").
+// options that select or override them. The values come from the spec (docs/MIST.md, "Stage 1").
 import { z } from 'zod';
 import { parseOptions } from '../options.js';
 import { CropSchema } from './types.js';

@@ -1,5 +1,5 @@
 # The stage-2 SGA encoders (I3D and C3D with the self-guided attention branch) built in
-# PyTorch straight from docs/spec (MIST.md, "Stage 2: SGA encoder"), with the module names of
+# PyTorch straight from the specification (docs/MIST.md, "Stage 2: SGA encoder"), with the module names of
 # the public checkpoints, and the recipe for the reference files of test/encoder-*.test.ts.
 #
 # Recipe (Debian 12, python3-torch 1.13.1; nothing else needed), from the repository root:

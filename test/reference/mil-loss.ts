@@ -1,5 +1,5 @@
 // Test-only float64 reference of the MIL ranking loss of MIST's stage 1 and its analytic
-// gradient with respect to the clip scores, written straight from the formulas in MIST.md so
+// gradient with respect to the clip scores, written straight from the formulas in docs/MIST.md so
 // that the native loss can be compared with something independent of it.
 //
 // Scores y: rows = `normal` normal videos then `anomalous` anomalous videos, `clips` columns.
