@@ -46,3 +46,12 @@ export async function expectCode(fn: () => unknown, code: string): Promise<Error
   }
   throw new Error(`expected an error with code ${code}, but nothing was thrown`);
 }
+
+/** AUC by counting pairs (ties count one half): a slow reference independent of lib/eval. */
+export function pairwiseAuc(scores: number[], labels: number[]): number {
+  const pos = scores.filter((_, i) => labels[i] === 1);
+  const neg = scores.filter((_, i) => labels[i] === 0);
+  let wins = 0;
+  for (const p of pos) for (const q of neg) wins += p > q ? 1 : p === q ? 0.5 : 0;
+  return wins / (pos.length * neg.length);
+}

@@ -4,6 +4,8 @@
 // matters, the planted anomalies would not come out on top.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+
+import { pairwiseAuc as auc } from './helpers.js';
 import { createRng } from '../lib/rng.js';
 import { type ClipScorer, createBatchSampler, generatePseudoLabels, makeSyntheticFeatures } from '../lib/stage1/index.js';
 import { milLossReference } from './reference/mil-loss.js';
@@ -25,13 +27,6 @@ class LinearScorer implements ClipScorer {
   }
 }
 
-function auc(scores: number[], labels: number[]): number {
-  const pos = scores.filter((_, i) => labels[i] === 1);
-  const neg = scores.filter((_, i) => labels[i] === 0);
-  let wins = 0;
-  for (const p of pos) for (const q of neg) wins += p > q ? 1 : p === q ? 0.5 : 0;
-  return wins / (pos.length * neg.length);
-}
 
 test('synthetic data -> MIL training -> pseudo labels that find the planted segments', async () => {
   const dim = 16;

@@ -7,7 +7,7 @@ import {
   refinePseudoLabels,
   scoreClips,
 } from '../lib/stage1/index.js';
-import { expectCode } from './helpers.js';
+import { expectCode, pairwiseAuc as auc } from './helpers.js';
 
 /** A fake generator: the score of a row is the sum of its features; it logs each call. */
 class SumScorer implements ClipScorer {
@@ -87,14 +87,6 @@ test('generatePseudoLabels: refined per video, min-max only for anomalous ones',
   assert.match(e.message, /^a: /);
 });
 
-/** Frame AUC by the rank-sum formula (ties count one half), independent of lib/eval. */
-function auc(scores: number[], labels: number[]): number {
-  const pos = scores.filter((_, i) => labels[i] === 1);
-  const neg = scores.filter((_, i) => labels[i] === 0);
-  let wins = 0;
-  for (const p of pos) for (const q of neg) wins += p > q ? 1 : p === q ? 0.5 : 0;
-  return wins / (pos.length * neg.length);
-}
 
 test('synthetic features: deterministic, planted contiguous segments, separable along the direction', () => {
   const opts = { videos: 20, clipsRange: [30, 60] as [number, number], dim: 16, anomalousFraction: 0.4, seed: 7 };
