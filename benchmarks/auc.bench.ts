@@ -3,7 +3,7 @@
 // Run: node --import tsx benchmarks/auc.bench.ts [repeats]
 import { arch, cpus, platform, totalmem } from 'node:os';
 import { createRng } from '../lib/rng.js';
-import { averagePrecision, evaluate, frameAuc, loadUcfCrimeGroundTruth } from '../lib/eval/index.js';
+import { averagePrecision, evaluate, frameAuc, loadUcfCrimeGroundTruth } from '../lib/index.js';
 
 const repeats = Number(process.argv[2] ?? 7);
 const gt = loadUcfCrimeGroundTruth();

@@ -1,31 +1,71 @@
-// The one place configuration is read. Environment variables share the MIST_ prefix.
+// The one place configuration is read. Every environment variable the package or its build
+// reads shares the MIST_ prefix (or is LibTorch's or prebuildify's own) and is listed in
+// ENVIRONMENT_VARIABLES; the run-time ones are read here, when asked for, never at import.
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 
 import { ErrorCode, MistError } from './errors.js';
 
+type Env = NodeJS.ProcessEnv;
+
+function nonEmpty(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
 /** Intra-op threads LibTorch should use: MIST_NUM_THREADS, else every core of the machine. */
-export function defaultThreadCount(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.MIST_NUM_THREADS;
-  if (raw === undefined || raw === '') return availableParallelism();
+export function defaultThreadCount(env: Env = process.env): number {
+  const raw = nonEmpty(env, 'MIST_NUM_THREADS');
+  if (raw === undefined) return availableParallelism();
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) {
+  if (!/^\d+$/.test(raw) || !Number.isInteger(n) || n < 1) {
     throw new MistError(ErrorCode.ARG, `MIST_NUM_THREADS must be a positive integer, got '${raw}'`);
   }
   return n;
 }
 
 /** Device asked for by MIST_DEVICE ('cpu' | 'cuda' | 'cuda:N'), if any. */
-export function deviceFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const d = env.MIST_DEVICE;
-  return d === undefined || d === '' ? undefined : d;
+export function deviceFromEnv(env: Env = process.env): string | undefined {
+  return nonEmpty(env, 'MIST_DEVICE');
 }
 
-/** Every environment variable the package reads, for the README and `mist info`. */
+/** The ffmpeg and ffprobe binaries: MIST_FFMPEG / MIST_FFPROBE, else the ones on PATH. */
+export function ffmpegBinaries(env: Env = process.env): { ffmpeg: string; ffprobe: string } {
+  return { ffmpeg: nonEmpty(env, 'MIST_FFMPEG') ?? 'ffmpeg', ffprobe: nonEmpty(env, 'MIST_FFPROBE') ?? 'ffprobe' };
+}
+
+/** What to tell a user whose ffmpeg or ffprobe is missing. */
+export const FFMPEG_FIX = 'install ffmpeg (sudo apt-get install -y ffmpeg), or set MIST_FFMPEG / MIST_FFPROBE';
+
+/**
+ * The bound of the large-tensor CPU cache in MiB: MIST_CPU_CACHE_MB, else 4096; 0 turns the
+ * cache off. The addon reads the same variable when it loads (the cache is installed before
+ * any JS runs); this is the value it applied.
+ */
+export function cpuCacheMb(env: Env = process.env): number {
+  const raw = nonEmpty(env, 'MIST_CPU_CACHE_MB');
+  if (raw === undefined) return 4096;
+  if (!/^\d+$/.test(raw)) throw new MistError(ErrorCode.ARG, `MIST_CPU_CACHE_MB must be an integer >= 0, got '${raw}'`);
+  return Number(raw);
+}
+
+/** Tests only: the folder of the larger real data files, MIST_SHARED_DATA or ../shared/data. */
+export function sharedDataDir(root: string, env: Env = process.env): string {
+  return nonEmpty(env, 'MIST_SHARED_DATA') ?? resolve(root, '..', 'shared', 'data');
+}
+
+/** Every environment variable the package, its build and its tests read, for the README and `mist info`. */
 export const ENVIRONMENT_VARIABLES: Record<string, string> = {
   MIST_NUM_THREADS: 'LibTorch intra-op threads (default: all cores)',
   MIST_DEVICE: "default device: 'cpu', 'cuda' or 'cuda:N' (default: CUDA when available)",
+  MIST_CPU_CACHE_MB: 'memory kept for reusing large CPU tensors, MiB (default 4096; 0 turns the cache off)',
+  MIST_FFMPEG: 'the ffmpeg binary used to decode videos (default: ffmpeg on PATH)',
+  MIST_FFPROBE: 'the ffprobe binary used to read video streams (default: ffprobe on PATH)',
   LIBTORCH: 'build: a LibTorch folder to build against (checked first)',
   Torch_DIR: 'build: the folder holding TorchConfig.cmake (checked second, with CMAKE_PREFIX_PATH)',
+  MIST_SKIP_PYTHON_TORCH: "build: do not look for a Python torch install's LibTorch (third lookup step)",
+  MIST_DEBUG_BUILD: 'build: compile the addon with debug information and no optimisation',
   MIST_FORCE_BUILD: 'install: build from source even when a prebuilt binary loads',
   PREBUILDS_ONLY: 'install/load: only use prebuilds/, never compile',
+  MIST_SHARED_DATA: 'tests: the folder of the larger real data files (default ../shared/data)',
 };

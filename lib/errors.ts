@@ -24,6 +24,8 @@ export const ErrorCode = {
   ABORTED: 'ERR_MIST_ABORTED',
   /** The native addon is missing or could not be loaded. */
   NATIVE: 'ERR_MIST_NATIVE',
+  /** An allocation that would exceed the memory available (native out-of-memory included). */
+  MEMORY: 'ERR_MIST_MEMORY',
   /** Any other LibTorch failure. */
   TORCH: 'ERR_MIST_TORCH',
 } as const;
@@ -43,4 +45,39 @@ export class MistError extends Error {
 /** Throws ERR_MIST_ABORTED when the signal has fired. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new MistError(ErrorCode.ABORTED, 'operation aborted');
+}
+
+// errno codes a user meets, in plain words.
+const ERRNO_WORDS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'a parent is not a directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOSPC: 'no space left on device',
+  EROFS: 'read-only file system',
+  EEXIST: 'already exists',
+  EMFILE: 'too many open files',
+  ENAMETOOLONG: 'name too long',
+};
+
+/**
+ * The one way a failed file operation becomes an error: ERR_MIST_IO with
+ * `cannot <action> <path>: <why> (<errno>)`, the fs error kept as `cause`. Sync.
+ */
+export function ioError(e: unknown, action: string, path: string): MistError {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const words = code ? ERRNO_WORDS[code] : undefined;
+  const why = words ? `${words} (${code})` : code ?? (e instanceof Error ? e.message : String(e));
+  return new MistError(ErrorCode.IO, `cannot ${action} ${path}: ${why}`, { cause: e });
+}
+
+/**
+ * Adds context (which file, which video) in front of a MistError's message and keeps its
+ * code; any other error passes through unchanged. Native failures are MistErrors too
+ * (lib/native.ts wraps them), so they get the same context. Sync.
+ */
+export function withContext(e: unknown, context: string): unknown {
+  if (e instanceof MistError) return new MistError(e.code, `${context}: ${e.message}`, { cause: e });
+  return e;
 }

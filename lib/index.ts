@@ -1,8 +1,103 @@
-// The public API of mist-vad.
-export * from './errors.js';
+// The public API of mist-vad: a curated list. Anything not named here is internal and may
+// change without notice (the modules themselves are not part of the package's exports).
+
+// ---- Runtime -----------------------------------------------------------------------------------
+export { MistError, ErrorCode, type ErrorCodeValue } from './errors.js';
 export { info, setNumThreads, cpuCache, releaseCpuCache, SLOW_BLAS_FIX, type RuntimeInfo } from './info.js';
+export type { CpuCacheStats } from './native.js';
 export { DeviceSchema, resolveDevice, type Device } from './device.js';
 export { ENVIRONMENT_VARIABLES, defaultThreadCount } from './config.js';
+
+// ---- Data: file formats and readers ------------------------------------------------------------
+export { readNpy, writeNpy, parseNpy, encodeNpy, shapeSize, type NpyArray, type NpyData, type NpyDtype } from './data/npy.js';
+export {
+  readFeatures,
+  writeFeatures,
+  readC3dTxt,
+  readCropFeatures,
+  toFeatureArray,
+  meanOverCrops,
+  FeatureMetaSchema,
+  ReadFeaturesOptionsSchema,
+  type Features,
+  type FeatureMeta,
+  type ReadFeaturesOptions,
+} from './data/features.js';
+export { featureDims, CropSchema, type FeatureArray, type VideoFeatures, type CropMode } from './data/types.js';
+export { openFeatureStore, type FeatureStore } from './data/hdf5.js';
+export {
+  readUcfCrimeList,
+  readShanghaiTechList,
+  readRtfmList,
+  uniqueVideoNames,
+  videoName,
+  type VideoEntry,
+} from './data/lists.js';
+export {
+  openVideo,
+  OpenVideoOptionsSchema,
+  ClipOptionsSchema,
+  type Clip,
+  type ClipOptions,
+  type OpenVideoOptions,
+  type VideoInfo,
+  type VideoReader,
+} from './data/video.js';
+export {
+  writePseudoLabels,
+  readPseudoLabels,
+  readOfficialPseudoLabels,
+  PseudoLabelMetaSchema,
+  OfficialPseudoLabelOptionsSchema,
+  type PseudoLabelMeta,
+  type PseudoLabelSet,
+  type OfficialPseudoLabelOptions,
+} from './data/pseudo-labels.js';
+
+// ---- Evaluation: ground truth and metrics ------------------------------------------------------
+export {
+  frameAuc,
+  rocCurve,
+  prCurve,
+  prAuc,
+  averagePrecision,
+  falseAlarmRate,
+  scoreGap,
+  thresholdCounts,
+  type Labels,
+  type Scores,
+  type RocCurve,
+  type PrCurve,
+  type ThresholdCounts,
+} from './eval/metrics.js';
+export {
+  segmentsToClips,
+  segmentScoresToClips,
+  segmentFeatures,
+  clipScoresToFrames,
+  type ClipRange,
+} from './eval/segments.js';
+export {
+  loadUcfCrimeGroundTruth,
+  loadShanghaiTechGroundTruth,
+  loadXdViolenceGroundTruth,
+  loadRtfmGroundTruth,
+  readFrameCounts,
+  packageDataPath,
+  UcfCrimeGroundTruthOptionsSchema,
+  ShanghaiTechGroundTruthOptionsSchema,
+  XdViolenceGroundTruthOptionsSchema,
+  RtfmGroundTruthOptionsSchema,
+  type GroundTruth,
+  type VideoGroundTruth,
+  type UcfCrimeGroundTruthOptions,
+  type ShanghaiTechGroundTruthOptions,
+  type XdViolenceGroundTruthOptions,
+  type RtfmGroundTruthOptions,
+} from './eval/groundtruth.js';
+export { evaluate, EvaluateOptionsSchema, type EvaluateOptions, type Evaluation } from './eval/evaluate.js';
+
+// ---- Models ------------------------------------------------------------------------------------
 export {
   MilGenerator,
   milRankingLoss,
@@ -12,8 +107,78 @@ export {
   type GeneratorBatch,
   type MilLossOptions,
   type MilLossTerms,
-} from './generator.js';
-export * from './data/index.js';
-export * from './eval/index.js';
-export * from './stage1/index.js';
-export * from './encoder.js';
+} from './models/generator.js';
+export {
+  SgaEncoder,
+  SgaEncoderOptionsSchema,
+  FreezeOptionsSchema,
+  InputSizeSchema,
+  DEFAULT_INPUT_SIZE,
+  type SgaEncoderOptions,
+  type FreezeOptions,
+  type InputSize,
+  type SgaEncoderOutput,
+  type SgaEncoderTaps,
+  type LoadReport,
+  type ParameterGroups,
+  type ParameterCount,
+  type MacCount,
+} from './models/encoder.js';
+
+// ---- Stage 1: the pseudo-label generator -------------------------------------------------------
+export {
+  sparseContinuousSample,
+  sparseContinuousIndices,
+  sparseShiftCount,
+  uniformSample,
+  SparseSamplingOptionsSchema,
+  type SparseSamplingOptions,
+} from './stage1/sampling.js';
+export {
+  buildBatch,
+  createBatchSampler,
+  BuildBatchOptionsSchema,
+  BatchSamplerOptionsSchema,
+  type Batch,
+  type BatchSampler,
+  type BuildBatchOptions,
+  type BatchSamplerOptions,
+} from './stage1/batch.js';
+export {
+  PRESETS,
+  PRESET_NAMES,
+  GeneratorHyperparametersSchema,
+  GeneratorTrainOptionsSchema,
+  resolveGeneratorTrainOptions,
+  type PresetName,
+  type GeneratorHyperparameters,
+  type GeneratorTrainOptions,
+  type ParsedGeneratorTrainOptions,
+  type ResolvedGeneratorTrainOptions,
+} from './stage1/presets.js';
+export { refinePseudoLabels, RefineOptionsSchema, type RefineOptions } from './stage1/refine.js';
+export {
+  scoreClips,
+  generatePseudoLabels,
+  ScoreClipsOptionsSchema,
+  type ClipScorer,
+  type ScoreClipsOptions,
+  type GeneratePseudoLabelsOptions,
+} from './stage1/scoring.js';
+// Synthetic clip features with known anomalous clips: for trying the API without a dataset.
+export {
+  makeSyntheticFeatures,
+  syntheticGroundTruth,
+  SyntheticFeaturesOptionsSchema,
+  type SyntheticFeaturesOptions,
+  type SyntheticVideo,
+} from './stage1/synthetic.js';
+export {
+  trainGenerator,
+  evaluateGenerator,
+  type TrainGeneratorOptions,
+  type TrainGeneratorResult,
+  type GeneratorTestSet,
+  type TrainProgress,
+  type HistoryEntry,
+} from './stage1/train.js';

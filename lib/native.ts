@@ -123,7 +123,7 @@ export function native(): NativeAddon {
 // ---- Stage 2: SGA encoder (native/encoder_binding.cc) ----------------------------------------
 
 /** [frames, height, width] of the clips a model takes. */
-export type NativeInputSize = [number, number, number];
+export type NativeInputSize = readonly [number, number, number];
 
 export interface NativeSgaEncoderOptions {
   backbone?: 'i3d' | 'c3d';

@@ -11,7 +11,7 @@ import { readPseudoLabels } from '../lib/index.js';
 import { ROOT, packageData, tempDir } from './helpers.js';
 
 function mist(args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'lib', 'cli.ts'), ...args], { cwd: ROOT, encoding: 'utf8' });
+  return spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'lib', 'cli', 'main.ts'), ...args], { cwd: ROOT, encoding: 'utf8' });
 }
 
 test('mist info names LibTorch, threads and the BLAS', () => {

@@ -11,7 +11,7 @@ import {
   readFeatures,
   writeFeatures,
   writeNpy,
-} from '../lib/data/index.js';
+} from '../lib/index.js';
 import { ROOT, expectCode, packageData, sharedData, tempDir } from './helpers.js';
 
 const fx = (...p: string[]): string => join(ROOT, 'test', 'fixtures', ...p);

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openFeatureStore, readFeatures } from '../lib/data/index.js';
+import { openFeatureStore, readFeatures } from '../lib/index.js';
 import { ROOT, expectCode, tempDir } from './helpers.js';
 
 const fx = (...p: string[]): string => join(ROOT, 'test', 'fixtures', ...p);

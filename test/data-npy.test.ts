@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readNpy, writeNpy, parseNpy, encodeNpy } from '../lib/data/index.js';
+import { readNpy, writeNpy, parseNpy, encodeNpy } from '../lib/index.js';
 import { ROOT, expectCode, sharedData, tempDir } from './helpers.js';
 
 const fx = (name: string): string => join(ROOT, 'test', 'fixtures', name);

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { loadRtfmGroundTruth, loadShanghaiTechGroundTruth } from '../lib/eval/index.js';
+import { loadRtfmGroundTruth, loadShanghaiTechGroundTruth } from '../lib/index.js';
 import { expectCode, sharedData } from './helpers.js';
 
 const gtPath = sharedData('shanghaitech', 'rtfm_lists', 'gt-sh.npy');

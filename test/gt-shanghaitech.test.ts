@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadShanghaiTechGroundTruth } from '../lib/eval/index.js';
+import { loadShanghaiTechGroundTruth } from '../lib/index.js';
 import { expectCode, packageData, sharedData, tempDir } from './helpers.js';
 
 const masks = sharedData('shanghaitech', 'test_frame_mask');
@@ -48,7 +48,7 @@ test('errors: normal video without count, missing masks folder or mask, non-bina
     writeFileSync(join(dir, 'list.txt'), '01_0015,1,-1\n');
     await expectCode(() => loadShanghaiTechGroundTruth({ masks: dir, list: join(dir, 'list.txt') }), 'ERR_MIST_IO');
     // A mask holding a 2.
-    const { writeNpy } = await import('../lib/data/index.js');
+    const { writeNpy } = await import('../lib/index.js');
     writeNpy(join(dir, '01_0015.npy'), { data: new Uint8Array([0, 1, 2]), shape: [3] });
     await expectCode(() => loadShanghaiTechGroundTruth({ masks: dir, list: join(dir, 'list.txt') }), 'ERR_MIST_FORMAT');
     await expectCode(() => loadShanghaiTechGroundTruth({} as never), 'ERR_MIST_ARG');

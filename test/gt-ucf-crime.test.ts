@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadUcfCrimeGroundTruth, readFrameCounts } from '../lib/eval/index.js';
+import { loadUcfCrimeGroundTruth, readFrameCounts } from '../lib/index.js';
 import { expectCode, packageData, sharedData, tempDir } from './helpers.js';
 
 test('MIST convention: 290 videos, 1,109,824 frames, 84,160 anomalous', () => {

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadXdViolenceGroundTruth } from '../lib/eval/index.js';
+import { loadXdViolenceGroundTruth } from '../lib/index.js';
 import { expectCode, sharedData, tempDir } from './helpers.js';
 
 const labelsDir = sharedData('xd-violence', 'pel4vad_xd-gt');

@@ -10,7 +10,7 @@ import {
   rocCurve,
   scoreGap,
   thresholdCounts,
-} from '../lib/eval/index.js';
+} from '../lib/index.js';
 import { expectCode } from './helpers.js';
 
 const close = (a: number, b: number, msg?: string): void => assert.ok(Math.abs(a - b) < 1e-12, `${msg ?? ''} ${a} vs ${b}`);

@@ -9,7 +9,7 @@ import {
   loadUcfCrimeGroundTruth,
   segmentScoresToClips,
   type GroundTruth,
-} from '../lib/eval/index.js';
+} from '../lib/index.js';
 import { expectCode, packageData } from './helpers.js';
 
 const gt = loadUcfCrimeGroundTruth();

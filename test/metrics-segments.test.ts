@@ -2,14 +2,14 @@
 // in his real C3D feature files.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readC3dTxt } from '../lib/data/index.js';
+import { readC3dTxt } from '../lib/index.js';
 import {
   clipScoresToFrames,
   loadUcfCrimeGroundTruth,
   segmentFeatures,
   segmentScoresToClips,
   segmentsToClips,
-} from '../lib/eval/index.js';
+} from '../lib/index.js';
 import { expectCode, packageData } from './helpers.js';
 
 /** Indices i where rows i and i+1 of a [32, D] text feature file are equal (printed to 6 digits). */

@@ -18,7 +18,7 @@ import {
   prCurve,
   rocCurve,
   type GroundTruth,
-} from '../lib/eval/index.js';
+} from '../lib/index.js';
 import { ROOT, sharedData } from './helpers.js';
 
 interface Case {

@@ -43,7 +43,7 @@ test('with the reference BLAS loaded, info() and the CLI say so and how to fix i
     console.log(`SKIPPED: ${dir}/libblas.so.3 is absent (apt-get install -y libblas3)`);
     return;
   }
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli.ts', 'info'],
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', 'info'],
     { cwd: ROOT, env: { ...process.env, LD_LIBRARY_PATH: dir }, encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, /BLAS +reference: .*\/blas\/libblas\.so/);

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 
 import { pairwiseAuc as auc } from './helpers.js';
 import { createRng } from '../lib/rng.js';
-import { type ClipScorer, createBatchSampler, generatePseudoLabels, makeSyntheticFeatures } from '../lib/stage1/index.js';
+import { type ClipScorer, createBatchSampler, generatePseudoLabels, makeSyntheticFeatures } from '../lib/index.js';
 import { milLossReference } from './reference/mil-loss.js';
 
 /** sigmoid(w·x + b), trained by plain gradient descent through the reference loss. */

@@ -6,7 +6,7 @@ import {
   PRESETS,
   PRESET_NAMES,
   resolveGeneratorTrainOptions,
-} from '../lib/stage1/index.js';
+} from '../lib/index.js';
 import { expectCode } from './helpers.js';
 
 test('presets hold the spec table (docs/MIST.md, Stage 1)', () => {

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { loadUcfCrimeGroundTruth, trainGenerator } from '../lib/index.js';
-import { loadDemoFeatures } from '../lib/demo.js';
+import { loadDemoFeatures } from '../lib/demo/index.js';
 
 test('video labels alone teach the generator where the anomalies are (frame AUC > 0.75)', async () => {
   const { normal, anomalous } = loadDemoFeatures();

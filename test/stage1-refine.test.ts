@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { refinePseudoLabels } from '../lib/stage1/index.js';
+import { refinePseudoLabels } from '../lib/index.js';
 import { expectCode } from './helpers.js';
 
 function close(actual: Float32Array, expected: number[], what: string): void {

@@ -7,7 +7,7 @@ import {
   sparseContinuousSample,
   sparseShiftCount,
   uniformSample,
-} from '../lib/stage1/index.js';
+} from '../lib/index.js';
 import { ROOT, expectCode } from './helpers.js';
 
 const list = (a: Int32Array) => Array.from(a);

@@ -6,7 +6,7 @@ import {
   makeSyntheticFeatures,
   refinePseudoLabels,
   scoreClips,
-} from '../lib/stage1/index.js';
+} from '../lib/index.js';
 import { expectCode, pairwiseAuc as auc } from './helpers.js';
 
 /** A fake generator: the score of a row is the sum of its features; it logs each call. */

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { execFileSync, execSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openVideo } from '../lib/data/index.js';
+import { openVideo } from '../lib/index.js';
 import { ROOT, expectCode, sharedData, tempDir } from './helpers.js';
 
 const videos = [

@@ -13,13 +13,12 @@ import { basename, dirname, extname, join } from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, MistError } from '../errors.js';
 import { parseOptions } from '../options.js';
-import { readFileOrThrow, readNpy, writeNpy, type NpyArray } from './npy.js';
+import { listDir, readFileOrThrow, writeFileOrThrow } from './files.js';
+import { readNpy, writeNpy, type NpyArray } from './npy.js';
+import type { FeatureArray } from './types.js';
 
-/** A feature matrix in row-major order: [T, D], or [T, K, D] for K crops per clip. */
-export interface FeatureArray {
-  data: Float32Array;
-  shape: number[];
-}
+export type { FeatureArray };
+
 
 /** Schema of the sidecar metadata of our feature format. */
 export const FeatureMetaSchema = z.strictObject({
@@ -110,12 +109,7 @@ export function readCropFeatures(path: string): FeatureArray {
   const m = CROP_RE.exec(basename(path));
   const stem = m ? (m[1] as string) : basename(path);
   const dir = dirname(path);
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch (e) {
-    throw new MistError(ErrorCode.IO, `cannot list ${dir}: ${String((e as NodeJS.ErrnoException).code ?? e)}`, { cause: e });
-  }
+  const entries = listDir(dir);
   const crops = new Map<number, string>();
   for (const f of entries) {
     const cm = CROP_RE.exec(f);
@@ -231,11 +225,7 @@ export function writeFeatures(path: string, features: FeatureArray, meta?: Featu
   const m = parseOptions(FeatureMetaSchema, meta ?? {}, 'feature metadata');
   writeNpy(path, features);
   const sidecar = { format: FORMAT_ID, version: 1, shape: features.shape, dtype: 'float32', ...m };
-  try {
-    writeFileSync(sidecarPath(path), JSON.stringify(sidecar, null, 2) + '\n');
-  } catch (e) {
-    throw new MistError(ErrorCode.IO, `cannot write ${sidecarPath(path)}: ${String((e as NodeJS.ErrnoException).code ?? e)}`, { cause: e });
-  }
+  writeFileOrThrow(sidecarPath(path), JSON.stringify(sidecar, null, 2) + '\n');
 }
 
 /** Mean over crops: [T, K, D] → [T, D]; a [T, D] array is returned as is. Sync. */

@@ -4,7 +4,8 @@
 // compression filters and several superblock versions that only the real library gets right.
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { ErrorCode, MistError } from '../errors.js';
-import { type FeatureArray } from './features.js';
+import { fileSize } from './files.js';
+import type { FeatureArray } from './types.js';
 
 /** An open HDF5 feature store. Close it when done (the wasm heap holds the file handle). */
 export interface FeatureStore {
@@ -49,15 +50,7 @@ interface H5Group {
  * ERR_MIST_IO for a missing or unreadable file and ERR_MIST_FORMAT for a non-HDF5 file.
  */
 export async function openFeatureStore(path: string): Promise<FeatureStore> {
-  let size: number;
-  try {
-    const st = statSync(path);
-    if (!st.isFile()) throw new MistError(ErrorCode.IO, `cannot read HDF5 store ${path}: not a file`);
-    size = st.size;
-  } catch (e) {
-    if (e instanceof MistError) throw e;
-    throw new MistError(ErrorCode.IO, `cannot read HDF5 store ${path}: ${String((e as NodeJS.ErrnoException).code ?? e)}`, { cause: e });
-  }
+  const size = fileSize(path, 'read HDF5 store');
   // Checked here because h5wasm neither throws on a bad file (it returns a file id of -1)
   // nor stays quiet (the HDF5 error stack goes to stderr).
   if (!hasHdf5Signature(path, size)) throw new MistError(ErrorCode.FORMAT, `${path}: not an HDF5 file`);

@@ -5,7 +5,7 @@
 //   RTFM-style .list files                             one feature path a line, often absolute
 //                                                      Windows or Linux paths of the authors
 import { ErrorCode, MistError } from '../errors.js';
-import { readFileOrThrow } from './npy.js';
+import { readFileOrThrow } from './files.js';
 
 /** One video of a split or list file; fields the file does not carry are absent. */
 export interface VideoEntry {

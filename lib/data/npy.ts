@@ -4,6 +4,7 @@
 // consumer in this package indexes rows as [t * D + d].
 import { readFileSync, writeFileSync } from 'node:fs';
 import { ErrorCode, MistError } from '../errors.js';
+import { readFileOrThrow, writeFileOrThrow } from './files.js';
 
 /** Element types readNpy understands. `float16` is widened to a Float32Array. */
 export type NpyDtype =
@@ -117,7 +118,22 @@ function fortranToC<T extends NpyData>(src: T, shape: readonly number[], make: (
  * Throws ERR_MIST_FORMAT for a malformed or truncated file and ERR_MIST_DTYPE for element
  * types other than bool, integers and floats (object/pickled, string, complex, structured).
  */
-export function parseNpy(bytes: Uint8Array, source = '<buffer>'): NpyArray {
+/** The header fields of a .npy file. */
+export interface NpyHeader {
+  descr: string;
+  fortranOrder: boolean;
+  shape: number[];
+  /** Byte offset of the data (or pickle) after the header. */
+  dataOffset: number;
+}
+
+/**
+ * Parses the header of a .npy file (format versions 1-3): the one header parser of the
+ * package, used by parseNpy and by the pickle reader. Sync. `source` names the file in error
+ * messages. Throws ERR_MIST_FORMAT when the magic, version or header dict is not what numpy
+ * writes, ERR_MIST_DTYPE for a structured dtype.
+ */
+export function parseNpyHeader(bytes: Uint8Array, source = '<buffer>'): NpyHeader {
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
     throw new MistError(ErrorCode.FORMAT, `${source}: not an .npy file (bad magic string)`);
   }
@@ -135,9 +151,9 @@ export function parseNpy(bytes: Uint8Array, source = '<buffer>'): NpyArray {
   } else {
     throw new MistError(ErrorCode.FORMAT, `${source}: unsupported .npy format version ${major}`);
   }
-  const dataStart = headerStart + headerLen;
-  if (dataStart > bytes.length) throw new MistError(ErrorCode.FORMAT, `${source}: truncated .npy header`);
-  const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(headerStart, dataStart));
+  const dataOffset = headerStart + headerLen;
+  if (dataOffset > bytes.length) throw new MistError(ErrorCode.FORMAT, `${source}: truncated .npy header`);
+  const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(headerStart, dataOffset));
 
   const descrM = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(header);
   if (!descrM) {
@@ -149,8 +165,6 @@ export function parseNpy(bytes: Uint8Array, source = '<buffer>'): NpyArray {
   const fortM = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(header);
   const shapeM = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(header);
   if (!fortM || !shapeM) throw new MistError(ErrorCode.FORMAT, `${source}: malformed .npy header: ${header.trim()}`);
-  const descr = descrM[1] as string;
-  const fortranOrder = fortM[1] === 'True';
   const shape = (shapeM[1] as string)
     .split(',')
     .map((t) => t.trim().replace(/L$/, ''))
@@ -160,7 +174,17 @@ export function parseNpy(bytes: Uint8Array, source = '<buffer>'): NpyArray {
       if (!Number.isInteger(v) || v < 0) throw new MistError(ErrorCode.FORMAT, `${source}: bad shape in header: (${shapeM[1]})`);
       return v;
     });
+  return { descr: descrM[1] as string, fortranOrder: fortM[1] === 'True', shape, dataOffset };
+}
 
+/**
+ * Decodes the bytes of an .npy file. Sync. `source` names the file in error messages.
+ * Throws ERR_MIST_FORMAT for a malformed or truncated file and ERR_MIST_DTYPE for element
+ * types other than bool, integers and floats (object/pickled, string, complex, structured).
+ */
+export function parseNpy(bytes: Uint8Array, source = '<buffer>'): NpyArray {
+  const { descr, fortranOrder, shape, dataOffset: dataStart } = parseNpyHeader(bytes, source);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const order = descr[0] as string;
   const kind = descr.slice(1);
   const info = '<>|='.includes(order) ? KINDS[kind] : undefined;
@@ -193,17 +217,6 @@ export function parseNpy(bytes: Uint8Array, source = '<buffer>'): NpyArray {
   }
   if (fortranOrder) data = fortranToC(data, shape, info.make);
   return { data, shape, dtype: info.dtype, fortranOrder };
-}
-
-/** Reads a file whole, turning fs failures into ERR_MIST_IO. Sync. */
-export function readFileOrThrow(path: string, what = 'file'): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String(code ?? e);
-    throw new MistError(ErrorCode.IO, `cannot read ${what} ${path}: ${why}`, { cause: e });
-  }
 }
 
 /**
@@ -257,10 +270,5 @@ export function encodeNpy(array: { data: NpyData; shape: readonly number[] }): U
  * or ERR_MIST_IO (cannot write).
  */
 export function writeNpy(path: string, array: { data: NpyData; shape: readonly number[] }): void {
-  const bytes = encodeNpy(array);
-  try {
-    writeFileSync(path, bytes);
-  } catch (e) {
-    throw new MistError(ErrorCode.IO, `cannot write ${path}: ${String((e as NodeJS.ErrnoException).code ?? e)}`, { cause: e });
-  }
+  writeFileOrThrow(path, encodeNpy(array));
 }

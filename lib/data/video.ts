@@ -7,7 +7,9 @@ import { execFile, spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { z } from 'zod';
 import { ErrorCode, MistError, throwIfAborted } from '../errors.js';
+import { FFMPEG_FIX, ffmpegBinaries } from '../config.js';
 import { parseOptions } from '../options.js';
+import { fileSize } from './files.js';
 
 /** One clip of consecutive frames, row-major [frames, height, width, 3] uint8. */
 export interface Clip {
@@ -72,8 +74,9 @@ export const OpenVideoOptionsSchema = ClipOptionsSchema.extend({
    * back to packets when absent). `decode` decodes everything once (exact, slow).
    */
   countFrames: z.enum(['packets', 'header', 'decode']).default('packets'),
-  ffmpegPath: z.string().default(process.env.MIST_FFMPEG ?? 'ffmpeg'),
-  ffprobePath: z.string().default(process.env.MIST_FFPROBE ?? 'ffprobe'),
+  /** Default: MIST_FFMPEG / MIST_FFPROBE, else the binaries on PATH (read when a video opens). */
+  ffmpegPath: z.string().min(1).optional(),
+  ffprobePath: z.string().min(1).optional(),
 });
 export type OpenVideoOptions = z.input<typeof OpenVideoOptionsSchema>;
 
@@ -87,11 +90,16 @@ export interface VideoReader extends VideoInfo, AsyncIterable<Clip> {
   clips(options?: ClipOptions): AsyncGenerator<Clip, void, undefined>;
 }
 
+/** The one message for a missing ffmpeg or ffprobe. */
+function notFound(cmd: string, cause: unknown): MistError {
+  return new MistError(ErrorCode.VIDEO, `cannot run ${cmd}: not found (${FFMPEG_FIX})`, { cause });
+}
+
 function run(cmd: string, args: string[], signal?: AbortSignal): Promise<{ stdout: string; stderr: string; code: number }> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { maxBuffer: 64 * 1024 * 1024, signal }, (err, stdout, stderr) => {
       if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
-        reject(new MistError(ErrorCode.VIDEO, `cannot run ${cmd}: not found (install ffmpeg, or set MIST_FFMPEG/MIST_FFPROBE)`, { cause: err }));
+        reject(notFound(cmd, err));
         return;
       }
       if (err && err.name === 'AbortError') {
@@ -131,22 +139,15 @@ interface ProbeStream {
   side_data_list?: { rotation?: number }[];
 }
 
-async function probe(path: string, o: z.output<typeof OpenVideoOptionsSchema>): Promise<VideoInfo> {
-  try {
-    const st = statSync(path);
-    if (!st.isFile()) throw new MistError(ErrorCode.IO, `cannot open video ${path}: not a file`);
-  } catch (e) {
-    if (e instanceof MistError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new MistError(ErrorCode.IO, `cannot open video ${path}: ${code === 'ENOENT' ? 'no such file' : String(code ?? e)}`, { cause: e });
-  }
+async function probe(path: string, o: z.output<typeof OpenVideoOptionsSchema>, ffprobe: string): Promise<VideoInfo> {
+  fileSize(path, 'open video');
   const count = o.countFrames === 'packets' ? ['-count_packets'] : o.countFrames === 'decode' ? ['-count_frames'] : [];
   const args = [
     '-v', 'error', '-select_streams', 'v:0', ...count,
     '-show_entries', 'stream=codec_name,width,height,r_frame_rate,avg_frame_rate,nb_frames,nb_read_packets,nb_read_frames,duration:stream_tags=rotate:stream_side_data=rotation:format=duration',
     '-of', 'json', path,
   ];
-  const r = await run(o.ffprobePath, args, o.signal);
+  const r = await run(ffprobe, args, o.signal);
   if (r.code !== 0) {
     throw new MistError(ErrorCode.VIDEO, `${path}: not a readable video (${lastLine(r.stderr) || `ffprobe exit ${r.code}`})`);
   }
@@ -165,7 +166,7 @@ async function probe(path: string, o: z.output<typeof OpenVideoOptionsSchema>): 
   if (o.countFrames === 'decode') frames = decoded;
   else if (o.countFrames === 'header' && header > 0) frames = header;
   else if (o.countFrames === 'header') {
-    return probe(path, { ...o, countFrames: 'packets' });
+    return probe(path, { ...o, countFrames: 'packets' }, ffprobe);
   } else {
     frames = packets;
     if (o.strict && header > 0 && packets < header) {
@@ -294,12 +295,8 @@ async function* decodeClips(info: VideoInfo, ffmpegPath: string, o: z.output<typ
     const { code, signal } = await exited;
     throwIfAborted(o.signal);
     if (spawnError) {
-      const enoent = (spawnError as NodeJS.ErrnoException).code === 'ENOENT';
-      throw new MistError(
-        ErrorCode.VIDEO,
-        enoent ? `cannot run ${ffmpegPath}: not found (install ffmpeg, or set MIST_FFMPEG)` : `${info.path}: ffmpeg failed: ${spawnError.message}`,
-        { cause: spawnError },
-      );
+      if ((spawnError as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(ffmpegPath, spawnError);
+      throw new MistError(ErrorCode.VIDEO, `${info.path}: ffmpeg failed: ${spawnError.message}`, { cause: spawnError });
     }
     if (code !== 0) {
       throw new MistError(ErrorCode.VIDEO, `${info.path}: ffmpeg failed (${signal ?? `exit ${code}`}): ${lastLine(stderr)}`);
@@ -335,8 +332,10 @@ async function* decodeClips(info: VideoInfo, ffmpegPath: string, o: z.output<typ
  */
 export async function openVideo(path: string, options?: OpenVideoOptions): Promise<VideoReader> {
   const o = parseOptions(OpenVideoOptionsSchema, options, 'openVideo options');
-  const info = await probe(path, o);
-  const { countFrames: _c, ffmpegPath, ffprobePath: _p, ...clipDefaults } = o;
+  const { countFrames: _c, ffmpegPath: _m, ffprobePath: _p, ...clipDefaults } = o;
+  const bins = ffmpegBinaries();
+  const ffmpegPath = o.ffmpegPath ?? bins.ffmpeg;
+  const info = await probe(path, o, o.ffprobePath ?? bins.ffprobe);
   const clips = (more?: ClipOptions): AsyncGenerator<Clip, void, undefined> => {
     const merged = parseOptions(ClipOptionsSchema, { ...clipDefaults, ...(more ?? {}) }, 'clip options');
     return decodeClips(info, ffmpegPath, merged);

@@ -8,7 +8,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ErrorCode, MistError } from '../errors.js';
-import { readFileOrThrow, readNpy, type NpyArray } from '../data/npy.js';
+import { listDir, readFileOrThrow } from '../data/files.js';
+import { readNpy, type NpyArray } from '../data/npy.js';
 import { readRtfmList, readShanghaiTechList, uniqueVideoNames, videoName, type VideoEntry } from '../data/lists.js';
 import { parseOptions } from '../options.js';
 
@@ -252,12 +253,7 @@ export function loadXdViolenceGroundTruth(options: XdViolenceGroundTruthOptions)
     videos.push({ name, anomalous, sourceFrames: full.length, frames: labels.length, labels });
   };
   if ('labelsDir' in o) {
-    let files: string[];
-    try {
-      files = readdirSync(o.labelsDir).filter((f) => f.endsWith('.npy')).sort();
-    } catch (e) {
-      throw new MistError(ErrorCode.IO, `cannot list ${o.labelsDir}: ${String((e as NodeJS.ErrnoException).code ?? e)}`, { cause: e });
-    }
+    const files = listDir(o.labelsDir).filter((f) => f.endsWith('.npy')).sort();
     if (files.length === 0) throw new MistError(ErrorCode.IO, `${o.labelsDir}: no .npy label files`);
     for (const f of files) {
       const p = join(o.labelsDir, f);

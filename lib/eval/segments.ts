@@ -9,7 +9,7 @@
 // from zero, which for these positive values is Math.round (numpy's round would not be: it
 // rounds halves to even).
 import { ErrorCode, MistError } from '../errors.js';
-import type { FeatureArray } from '../data/features.js';
+import type { FeatureArray } from '../data/types.js';
 
 /** A half-open range of clip indices [start, end), 0-based. */
 export interface ClipRange {

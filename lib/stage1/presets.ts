@@ -2,7 +2,7 @@
 // options that select or override them. The values come from the spec (docs/MIST.md, "Stage 1").
 import { z } from 'zod';
 import { parseOptions } from '../options.js';
-import { CropSchema } from './types.js';
+import { CropSchema } from '../data/types.js';
 
 const posInt = (what: string) => z.int({ error: `must be ${what}` }).positive({ error: `must be ${what}` });
 const posNum = (what: string) => z.number({ error: `must be ${what}` }).positive({ error: `must be ${what}` });

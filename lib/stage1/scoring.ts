@@ -2,8 +2,8 @@
 import { z } from 'zod';
 import { ErrorCode, MistError, throwIfAborted } from '../errors.js';
 import { parseOptions } from '../options.js';
-import { refinePseudoLabels } from './pseudo-labels.js';
-import { type CropMode, CropSchema, type VideoFeatures, checkCrop, copyClipFeature, featureDims } from './types.js';
+import { refinePseudoLabels } from './refine.js';
+import { type CropMode, CropSchema, type VideoFeatures, checkCrop, copyClipFeature, featureDims } from '../data/types.js';
 
 /** Anything that scores rows of clip features, one score per row (the native generator does). */
 export interface ClipScorer {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { GroundTruth } from '../eval/groundtruth.js';
 import { createRng } from '../rng.js';
 import { parseOptions } from '../options.js';
-import type { VideoFeatures } from './types.js';
+import type { VideoFeatures } from '../data/types.js';
 
 const posInt = (what: string) => z.int({ error: `must be ${what}` }).positive({ error: `must be ${what}` });
 

@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { ErrorCode, MistError, throwIfAborted } from '../errors.js';
 import { evaluate, type Evaluation } from '../eval/evaluate.js';
 import type { GroundTruth } from '../eval/groundtruth.js';
-import { MilGenerator } from '../generator.js';
+import { MilGenerator } from '../models/generator.js';
 import { createRng } from '../rng.js';
 import { createBatchSampler } from './batch.js';
 import { resolveGeneratorTrainOptions, type GeneratorTrainOptions, type ResolvedGeneratorTrainOptions } from './presets.js';
 import { scoreClips } from './scoring.js';
-import type { VideoFeatures } from './types.js';
+import type { VideoFeatures } from '../data/types.js';
 
 /** A test set: features of each test video and the frame-level ground truth they are scored on. */
 export interface GeneratorTestSet {

@@ -1,52 +1,11 @@
-// Pseudo labels: the refinement of raw generator scores (MIST appendix B.2) and the files
-// that carry them to stage 2, ours and the MIST authors' released ones.
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+// The pseudo-label files: the hand-off from stage 1 to stage 2, ours (JSON) and the MIST
+// authors' released ones (a pickled dict in a .npy).
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, MistError } from '../errors.js';
 import { parseOptions } from '../options.js';
+import { readFileAsync, writeFileAtomic } from './files.js';
 import { NdArray, readPickledNpy } from './pickle.js';
-
-/** Options of refinePseudoLabels. */
-export const RefineOptionsSchema = z.strictObject({
-  /** Anomalous videos are min-max normalised after smoothing; normal ones are not. */
-  anomalous: z.boolean({ error: 'must be true or false' }),
-});
-export type RefineOptions = z.infer<typeof RefineOptionsSchema>;
-
-/** One pass of a width-5 moving average whose window repeats the edge values past the ends. */
-function boxFilter5(x: Float64Array): Float64Array {
-  const n = x.length;
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = i - 2; j <= i + 2; j++) s += x[Math.min(Math.max(j, 0), n - 1)]!;
-    out[i] = s / 5;
-  }
-  return out;
-}
-
-/**
- * Turns one video's raw clip scores into pseudo labels: a width-5 box filter applied twice
- * (each pass pads 2 values on each side by repeating the edge value, so the length stays),
- * then, for anomalous videos, min-max normalisation to [0, 1], skipped when the video has
- * fewer than 2 clips or all smoothed scores are equal. Sync; works in float64. Returns a new
- * Float32Array. Throws ERR_MIST_ARG for bad options or a non-finite score.
- */
-export function refinePseudoLabels(scores: ArrayLike<number>, options: RefineOptions): Float32Array {
-  const { anomalous } = parseOptions(RefineOptionsSchema, options, 'refine options');
-  const x = Float64Array.from(scores);
-  if (!x.every(Number.isFinite)) throw new MistError(ErrorCode.ARG, 'scores must be finite numbers');
-  if (x.length === 0) return new Float32Array(0);
-  const y = boxFilter5(boxFilter5(x));
-  if (anomalous && y.length >= 2) {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const v of y) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
-    if (hi > lo) for (let i = 0; i < y.length; i++) y[i] = (y[i]! - lo) / (hi - lo);
-  }
-  return Float32Array.from(y);
-}
 
 /** What a pseudo-label set says about itself. */
 export const PseudoLabelMetaSchema = z.strictObject({
@@ -112,14 +71,7 @@ export async function writePseudoLabels(
     parts.push(`${JSON.stringify(name)}:[${texts.join(',')}]`);
   }
   const text = `{"format":"${FORMAT}","version":${VERSION},"meta":${JSON.stringify(m)},\n"videos":{\n${parts.join(',\n')}\n}}\n`;
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    await writeFile(tmp, text);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true }).catch(() => undefined);
-    throw new MistError(ErrorCode.IO, `cannot write ${path}: ${(e as Error).message}`, { cause: e });
-  }
+  await writeFileAtomic(path, text);
 }
 
 /**
@@ -128,12 +80,7 @@ export async function writePseudoLabels(
  * ERR_MIST_FORMAT when it is not valid JSON of this format (naming the first bad field).
  */
 export async function readPseudoLabels(path: string): Promise<PseudoLabelSet> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new MistError(ErrorCode.IO, `cannot read ${path}: ${(e as Error).message}`, { cause: e });
-  }
+  const text = (await readFileAsync(path, 'pseudo-label file')).toString('utf8');
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -3,10 +3,10 @@ import { existsSync } from 'node:fs';
 
 import { z } from 'zod';
 
-import { DeviceSchema, resolveDevice } from './device.js';
-import { ErrorCode, MistError } from './errors.js';
-import { native, type NativeGenerator, type NativeGeneratorDescription, type NativeLossTerms } from './native.js';
-import { parseOptions } from './options.js';
+import { DeviceSchema, resolveDevice } from '../device.js';
+import { ErrorCode, MistError } from '../errors.js';
+import { native, type NativeGenerator, type NativeGeneratorDescription, type NativeLossTerms } from '../native.js';
+import { parseOptions } from '../options.js';
 
 const PositiveInt = z.number().int().positive();
 

@@ -1,10 +1,13 @@
-// Plain data shapes shared by the stage-1 modules.
-import type { FeatureArray } from '../data/features.js';
+// The plain data shapes every layer shares: a feature array, one video's features, the crop
+// choice, and the small helpers that read one clip's vector out of them.
 import { z } from 'zod';
 import { ErrorCode, MistError } from '../errors.js';
 
-// The data readers own the feature-array type; stage 1 consumes what they return.
-export type { FeatureArray };
+/** A feature matrix in row-major order: [T, D], or [T, K, D] for K crops per clip. */
+export interface FeatureArray {
+  data: Float32Array;
+  shape: number[];
+}
 
 /** One video's clip features: shape [N, D], or [N, C, D] for C crops (10-crop I3D). */
 export interface VideoFeatures {

@@ -2,15 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  NdArray,
-  decodePickledNpy,
-  readOfficialPseudoLabels,
-  readPickledNpy,
-  readPseudoLabels,
-  unpickle,
-  writePseudoLabels,
-} from '../lib/stage1/index.js';
+import { readOfficialPseudoLabels, readPseudoLabels, writePseudoLabels } from '../lib/index.js';
+import { NdArray, decodePickledNpy, readPickledNpy, unpickle } from '../lib/data/pickle.js';
 import { ROOT, expectCode, sharedData, tempDir } from './helpers.js';
 
 test('our file: write then read gives the same float32 labels, names and meta', async () => {

@@ -4,8 +4,8 @@ import { existsSync } from 'node:fs';
 
 import { z } from 'zod';
 
-import { DeviceSchema, resolveDevice } from './device.js';
-import { ErrorCode, MistError } from './errors.js';
+import { DeviceSchema, resolveDevice } from '../device.js';
+import { ErrorCode, MistError } from '../errors.js';
 import {
   native,
   type NativeInputSize,
@@ -16,12 +16,12 @@ import {
   type NativeSgaEncoder,
   type NativeSgaEncoderDescription,
   type NativeSgaOutput,
-} from './native.js';
-import { parseOptions } from './options.js';
+} from '../native.js';
+import { parseOptions } from '../options.js';
 
 const PositiveInt = z.number().int().positive();
 /** [frames, height, width] of one clip. */
-export const InputSizeSchema = z.tuple([PositiveInt.max(4096), PositiveInt.max(4096), PositiveInt.max(4096)]);
+export const InputSizeSchema = z.tuple([PositiveInt.max(4096), PositiveInt.max(4096), PositiveInt.max(4096)]).readonly();
 export type InputSize = z.infer<typeof InputSizeSchema>;
 
 /** The paper's input sizes: I3D 16 x 224 x 224, C3D 16 x 112 x 112. */

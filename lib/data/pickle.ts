@@ -3,8 +3,9 @@
 // protocols 2–4 use for dicts, lists, tuples, strings, bytes, numbers and numpy arrays, and
 // only the few globals that numpy's array reconstruction names. Anything else fails with
 // ERR_MIST_FORMAT: a pickle can run arbitrary code in Python, and here it can only build data.
-import { readFile } from 'node:fs/promises';
 import { ErrorCode, MistError } from '../errors.js';
+import { readFileAsync } from './files.js';
+import { parseNpyHeader } from './npy.js';
 
 /** A numpy array rebuilt from a pickle: numeric dtypes as typed arrays, 'O' as a JS array. */
 export class NdArray {
@@ -291,42 +292,6 @@ export function unpickle(bytes: Uint8Array): Value {
   }
 }
 
-/** The header fields of a .npy file. */
-export interface NpyHeader {
-  descr: string;
-  fortranOrder: boolean;
-  shape: number[];
-  /** Byte offset of the data (or pickle) after the header. */
-  dataOffset: number;
-}
-
-/**
- * Parses the header of a .npy file (format versions 1–3). Sync. Throws ERR_MIST_FORMAT when
- * the magic, version or header dict is not what numpy writes.
- */
-export function parseNpyHeader(buf: Uint8Array): NpyHeader {
-  const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
-  if (buf.length < 10 || magic.some((b, i) => buf[i] !== b)) fail('npy: not a .npy file (bad magic)');
-  const major = buf[6]!;
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  let len: number;
-  let start: number;
-  if (major === 1) [len, start] = [view.getUint16(8, true), 10];
-  else if (major === 2 || major === 3) {
-    if (buf.length < 12) fail('npy: truncated header');
-    [len, start] = [view.getUint32(8, true), 12];
-  } else return fail(`npy: format version ${major} is not supported`);
-  if (start + len > buf.length) fail('npy: truncated header');
-  const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(buf.subarray(start, start + len));
-  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
-  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
-  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || fortran === undefined || shapeText === undefined) fail(`npy: malformed header ${header.trim()}`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
-  if (shape.some((d) => !Number.isInteger(d) || d < 0)) fail(`npy: malformed shape (${shapeText})`);
-  return { descr, fortranOrder: fortran === 'True', shape, dataOffset: start + len };
-}
-
 /**
  * Reads a .npy file that holds a pickled object array (np.save(..., allow_pickle=True)) and
  * returns the unpickled value: the NdArray of dtype '|O' itself, or, for a 0-d array (numpy's
@@ -335,27 +300,22 @@ export function parseNpyHeader(buf: Uint8Array): NpyHeader {
  * object array or uses anything unpickle refuses.
  */
 export async function readPickledNpy(path: string): Promise<Value> {
-  let buf: Uint8Array;
-  try {
-    buf = await readFile(path);
-  } catch (e) {
-    throw new MistError(ErrorCode.IO, `cannot read ${path}: ${(e as Error).message}`, { cause: e });
-  }
-  try {
-    return decodePickledNpy(buf);
-  } catch (e) {
-    if (e instanceof MistError) throw new MistError(e.code, `${path}: ${e.message}`, { cause: e });
-    throw e;
-  }
+  return decodePickledNpy(await readFileAsync(path, '.npy file'), path);
 }
 
 /** readPickledNpy on bytes already in memory. Sync. Same results and errors. */
-export function decodePickledNpy(buf: Uint8Array): Value {
-  const h = parseNpyHeader(buf);
-  if (h.descr !== '|O') fail(`npy: dtype ${h.descr} holds no pickle (only object arrays '|O' do)`);
-  const value = unpickle(buf.subarray(h.dataOffset));
-  if (!(value instanceof NdArray) || !value.built) fail('npy: the pickle does not hold a numpy array');
-  if (value.shape.join(',') !== h.shape.join(',')) fail('npy: pickled array shape differs from the header');
+export function decodePickledNpy(buf: Uint8Array, source = '<buffer>'): Value {
+  const h = parseNpyHeader(buf, source);
+  if (h.descr !== '|O') fail(`${source}: dtype ${h.descr} holds no pickle (only object arrays '|O' do)`);
+  let value: Value;
+  try {
+    value = unpickle(buf.subarray(h.dataOffset));
+  } catch (e) {
+    if (e instanceof MistError) throw new MistError(e.code, `${source}: ${e.message}`, { cause: e });
+    throw e;
+  }
+  if (!(value instanceof NdArray) || !value.built) fail(`${source}: the pickle does not hold a numpy array`);
+  if (value.shape.join(',') !== h.shape.join(',')) fail(`${source}: pickled array shape differs from the header`);
   if (value.shape.length === 0) return (value.data as unknown[])[0];
   return value;
 }

@@ -1,0 +1,11 @@
+// The commands of `mist`, by name, in the order `mist --help` lists them.
+import type { Command } from '../command.js';
+import { demoCommand } from './demo.js';
+import { infoCommand } from './info.js';
+import { trainCommand } from './train.js';
+
+export const COMMANDS: Record<string, Command> = {
+  info: infoCommand,
+  demo: demoCommand,
+  train: trainCommand,
+};
