@@ -6,9 +6,9 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
-if ! dpkg -s libtorch-dev libopenblas0-pthread libblas3 ffmpeg cmake g++ >/dev/null 2>&1; then
+if ! dpkg -s libtorch-dev libopenblas0-pthread libblas3 ffmpeg cmake g++ clang-format >/dev/null 2>&1; then
   $SUDO apt-get update
-  $SUDO apt-get install -y --no-install-recommends libtorch-dev libopenblas0-pthread ffmpeg cmake g++ make python3
+  $SUDO apt-get install -y --no-install-recommends libtorch-dev libopenblas0-pthread ffmpeg cmake g++ make python3 clang-format
   # The reference BLAS too: a test checks that mist-vad notices when it is the one loaded.
   $SUDO apt-get install -y --no-install-recommends libblas3
 fi

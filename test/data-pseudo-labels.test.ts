@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readOfficialPseudoLabels, readPseudoLabels, writePseudoLabels } from '../lib/index.js';
-import { NdArray, decodePickledNpy, readPickledNpy, unpickle } from '../lib/data/pickle.js';
+import { type NdArray, decodePickledNpy, readPickledNpy, unpickle } from '../lib/data/pickle.js';
 import { ROOT, expectCode, sharedData, tempDir } from './helpers.js';
 
 test('our file: write then read gives the same float32 labels, names and meta', async () => {

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { sharedDataDir } from '../lib/config.js';
+
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Small real files that ship with the package (see data/SOURCES.md). */
@@ -18,7 +20,7 @@ export function packageData(...parts: string[]): string {
  * Override the folder with MIST_SHARED_DATA.
  */
 export function sharedData(...parts: string[]): string | undefined {
-  const base = process.env.MIST_SHARED_DATA ?? resolve(ROOT, '..', 'shared', 'data');
+  const base = sharedDataDir(ROOT);
   const p = join(base, ...parts);
   if (!existsSync(p)) {
     console.log(`SKIPPED: ${p} is absent (needs ../shared/data beside the clone)`);
@@ -40,7 +42,7 @@ export async function expectCode(fn: () => unknown, code: string): Promise<Error
   } catch (e) {
     const err = e as Error & { code?: string };
     if (err.code !== code) {
-      throw new Error(`expected code ${code}, got ${String(err.code)}: ${err.message}`);
+      throw new Error(`expected code ${code}, got ${String(err.code)}: ${err.message}`, { cause: e });
     }
     return err;
   }

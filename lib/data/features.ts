@@ -8,7 +8,7 @@
 //                "fps"?, "video"?, "crops"?, "layout"?, "extra"?}.
 // Plain .npy keeps the files readable by numpy users; the sidecar records what a bare array
 // cannot (which encoder, how many frames the video had, clips or 32 segments).
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, MistError } from '../errors.js';

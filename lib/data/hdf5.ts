@@ -2,7 +2,7 @@
 // `<video>.npy`, holding [T, D] (or [T, crops, D]) float features. Read with h5wasm (the HDF5
 // C library compiled to WebAssembly) rather than a hand-written parser: HDF5 has chunking,
 // compression filters and several superblock versions that only the real library gets right.
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { ErrorCode, MistError } from '../errors.js';
 import { fileSize } from './files.js';
 import type { FeatureArray } from './types.js';

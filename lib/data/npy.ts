@@ -2,7 +2,6 @@
 // fully specified (numpy/lib/format.py), so it is read here rather than through a dependency.
 // Arrays come back in C (row-major) order whatever order the file used, because every
 // consumer in this package indexes rows as [t * D + d].
-import { readFileSync, writeFileSync } from 'node:fs';
 import { ErrorCode, MistError } from '../errors.js';
 import { readFileOrThrow, writeFileOrThrow } from './files.js';
 

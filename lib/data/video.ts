@@ -4,7 +4,6 @@
 // holds about one clip plus the pipe buffers whatever the video length; when the consumer
 // stops early the child is killed.
 import { execFile, spawn } from 'node:child_process';
-import { statSync } from 'node:fs';
 import { z } from 'zod';
 import { ErrorCode, MistError, throwIfAborted } from '../errors.js';
 import { FFMPEG_FIX, ffmpegBinaries } from '../config.js';

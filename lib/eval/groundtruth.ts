@@ -3,7 +3,7 @@
 // the convention is an explicit option, and the default is MIST's: 0-based half-open [s, e),
 // clipped to the video, labels truncated to 16·floor(frames/16) because only whole 16-frame
 // clips are scored.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
