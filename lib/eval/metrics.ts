@@ -237,13 +237,22 @@ export function averagePrecision(labels: Labels, scores: Scores): number {
   return apOf(split(labels, scores, 'averagePrecision'));
 }
 
+/**
+ * Visits every point of the precision–recall curve from the highest threshold down with its
+ * counts (tp, fp) and the number of anomalous frames P. Throws ERR_MIST_METRIC, naming `what`,
+ * when there is no anomalous frame.
+ */
+function walkPr(s: Split, what: string, visit: (tp: number, fp: number, P: number) => void): void {
+  if (s.pos.length === 0) throw new MistError(ErrorCode.METRIC, `${what} is undefined without anomalous (1) frames`);
+  const P = s.pos.length;
+  walk(s, (_v, tp, fp) => visit(tp, fp, P));
+}
+
 /** averagePrecision on an already split input. Internal. */
 export function apOf(s: Split): number {
-  if (s.pos.length === 0) throw new MistError(ErrorCode.METRIC, 'average precision is undefined without anomalous (1) frames');
-  const P = s.pos.length;
   let sum = 0;
   let pTp = 0;
-  walk(s, (_v, tp, fp) => {
+  walkPr(s, 'average precision', (tp, fp, P) => {
     if (tp !== pTp) sum += ((tp - pTp) / P) * (tp / (tp + fp));
     pTp = tp;
   });
@@ -261,12 +270,10 @@ export function prAuc(labels: Labels, scores: Scores): number {
 
 /** prAuc on an already split input. Internal. */
 export function prAucOf(s: Split): number {
-  if (s.pos.length === 0) throw new MistError(ErrorCode.METRIC, 'PR-AUC is undefined without anomalous (1) frames');
-  const P = s.pos.length;
   let area = 0;
   let pR = 0;
   let pP = 1; // the curve starts at recall 0, precision 1
-  walk(s, (_v, tp, fp) => {
+  walkPr(s, 'PR-AUC', (tp, fp, P) => {
     const r = tp / P;
     const p = tp / (tp + fp);
     area += ((r - pR) * (p + pP)) / 2;
