@@ -1,0 +1,71 @@
+// Configuration has one home: every environment variable the package, its build or its tests
+// read is listed in ENVIRONMENT_VARIABLES, lib/ reads process.env only in config.ts, and the
+// run-time variables are read when used, not when a module is imported.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+import { ENVIRONMENT_VARIABLES, MistError, openVideo } from '../lib/index.js';
+import { ROOT, expectCode } from './helpers.js';
+
+function files(dir: string, out: string[] = []): string[] {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) files(p, out);
+    else if (/\.(ts|cjs|mjs|js|cc|h|sh)$|^CMakeLists\.txt$/.test(name)) out.push(p);
+  }
+  return out;
+}
+
+const SOURCES = [
+  ...files(join(ROOT, 'lib')),
+  ...files(join(ROOT, 'native')),
+  ...files(join(ROOT, 'scripts')),
+  ...files(join(ROOT, 'test')).filter((p) => !p.includes(`${join('test', 'reference')}`)),
+  join(ROOT, 'CMakeLists.txt'),
+];
+
+// The ways our sources read an environment variable: JS, config.ts's helper, C++, CMake.
+const READS = [
+  /process\.env\.(MIST_[A-Z0-9_]+)/g,
+  /process\.env\[['"](MIST_[A-Z0-9_]+)/g,
+  /nonEmpty\(env, '(MIST_[A-Z0-9_]+)'\)/g,
+  /getenv\("(MIST_[A-Z0-9_]+)"\)/g,
+  /ENV\{(MIST_[A-Z0-9_]+)\}/g,
+];
+
+test('every MIST_* variable that any source reads is listed, and nothing listed is unread', () => {
+  const read = new Set<string>();
+  for (const f of SOURCES) {
+    const text = readFileSync(f, 'utf8');
+    for (const re of READS) for (const m of text.matchAll(re)) read.add(m[1]!);
+  }
+  const listed = Object.keys(ENVIRONMENT_VARIABLES).filter((k) => k.startsWith('MIST_'));
+  for (const v of read) assert.ok(listed.includes(v), `${v} is read somewhere but not listed in ENVIRONMENT_VARIABLES`);
+  for (const v of listed) assert.ok(read.has(v), `${v} is listed but nothing reads it`);
+  assert.ok(read.size >= 8, `found ${read.size} variables: ${[...read].join(', ')}`);
+});
+
+test('lib/ reads process.env in config.ts only', () => {
+  const readers = files(join(ROOT, 'lib'))
+    .filter((f) => /process\.env\b/.test(readFileSync(f, 'utf8')))
+    .map((f) => relative(ROOT, f));
+  assert.equal(readers, [join('lib', 'config.ts')]);
+});
+
+test('MIST_FFPROBE is read when a video opens, not at import', async () => {
+  const before = process.env.MIST_FFPROBE;
+  process.env.MIST_FFPROBE = '/nonexistent/ffprobe-from-env';
+  try {
+    const e = await expectCode(() => openVideo(join(ROOT, 'package.json')), 'ERR_MIST_VIDEO');
+    assert.ok(e instanceof MistError);
+    assert.match(e.message, /cannot run \/nonexistent\/ffprobe-from-env: not found \(install ffmpeg/);
+  } finally {
+    if (before === undefined) delete process.env.MIST_FFPROBE;
+    else process.env.MIST_FFPROBE = before;
+  }
+});
+
+test.run();
