@@ -1,6 +1,5 @@
 // Clip-feature readers: .npy ([T, D], 10-crop), Sultani's C3D text, per-crop files, the
 // MIST authors' HDF5 stores, and our own format with its sidecar.
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +11,7 @@ import {
   writeFeatures,
   writeNpy,
 } from '../lib/index.js';
-import { ROOT, expectCode, packageData, sharedData, tempDir } from './helpers.js';
+import { ROOT, expectCode, packageData, sharedData, tempDir, test } from './helpers.js';
 
 const fx = (...p: string[]): string => join(ROOT, 'test', 'fixtures', ...p);
 

@@ -1,10 +1,9 @@
 // Split and list files in each published form, on the real files.
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readRtfmList, readShanghaiTechList, readUcfCrimeList, uniqueVideoNames, videoName } from '../lib/index.js';
-import { expectCode, packageData, sharedData, tempDir } from './helpers.js';
+import { expectCode, packageData, sharedData, tempDir, test } from './helpers.js';
 
 test('UCF-Crime Anomaly_Test.txt: 290 videos, 140 anomalous in 13 classes, 150 normal', () => {
   const l = readUcfCrimeList(packageData('ucf-crime', 'Anomaly_Test.txt'));

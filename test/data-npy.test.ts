@@ -1,11 +1,10 @@
 // .npy reading and writing: C and Fortran order, both float widths, other element types,
 // and every malformed input the reader must name clearly.
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readNpy, writeNpy, parseNpy, encodeNpy } from '../lib/index.js';
-import { ROOT, expectCode, sharedData, tempDir } from './helpers.js';
+import { ROOT, expectCode, sharedData, tempDir, test } from './helpers.js';
 
 const fx = (name: string): string => join(ROOT, 'test', 'fixtures', name);
 

@@ -1,10 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readOfficialPseudoLabels, readPseudoLabels, writePseudoLabels } from '../lib/index.js';
 import { type NdArray, decodePickledNpy, readPickledNpy, unpickle } from '../lib/data/pickle.js';
-import { ROOT, expectCode, sharedData, tempDir } from './helpers.js';
+import { ROOT, expectCode, sharedData, tempDir, test } from './helpers.js';
 
 test('our file: write then read gives the same float32 labels, names and meta', async () => {
   const { dir, cleanup } = tempDir();

@@ -1,18 +1,17 @@
 // Importing an RTFM-style concatenated ground truth (gt-sh.npy), aligned to the peer's
 // features rather than to the true frame counts.
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { loadRtfmGroundTruth, loadShanghaiTechGroundTruth } from '../lib/index.js';
-import { expectCode, sharedData } from './helpers.js';
+import { expectCode, skip, sharedPath, test } from './helpers.js';
 
-const gtPath = sharedData('shanghaitech', 'rtfm_lists', 'gt-sh.npy');
-const list = sharedData('shanghaitech', 'rtfm_lists', 'shanghai-i3d-test-10crop.list');
-const s3r = sharedData('shanghaitech', 's3r', 'shanghaitech_ground_truth.testing.json');
-const masks = sharedData('shanghaitech', 'test_frame_mask');
+const gtPath = sharedPath('shanghaitech', 'rtfm_lists', 'gt-sh.npy');
+const list = sharedPath('shanghaitech', 'rtfm_lists', 'shanghai-i3d-test-10crop.list');
+const s3r = sharedPath('shanghaitech', 's3r', 'shanghaitech_ground_truth.testing.json');
+const masks = sharedPath('shanghaitech', 'test_frame_mask');
 
 test('gt-sh.npy as one concatenated block', () => {
-  if (!gtPath) return;
+  if (!gtPath) return skip('shanghaitech/rtfm_lists/gt-sh.npy');
   const gt = loadRtfmGroundTruth({ gt: gtPath });
   assert.is(gt.videos.length, 1);
   assert.is(gt.videos[0]!.name, 'all');
@@ -20,7 +19,7 @@ test('gt-sh.npy as one concatenated block', () => {
 });
 
 test('split per video with the lengths S3R publishes: equal to S3R labels and to the masks', () => {
-  if (!gtPath || !list || !s3r || !masks) return;
+  if (!(gtPath && list && s3r && masks)) return skip('shanghaitech/rtfm_lists, shanghaitech/s3r, shanghaitech/test_frame_mask');
   const json = JSON.parse(readFileSync(s3r, 'utf8')) as Record<string, { num_frames: number; labels: number[] }>;
   const lengths = new Map(Object.entries(json).map(([k, v]) => [k, v.num_frames]));
   const gt = loadRtfmGroundTruth({ gt: gtPath, list, lengths });
@@ -41,7 +40,7 @@ test('split per video with the lengths S3R publishes: equal to S3R labels and to
 });
 
 test('lengths that do not add up, or only half the split options', async () => {
-  if (!gtPath || !list) return;
+  if (!(gtPath && list)) return skip('shanghaitech/rtfm_lists');
   const e = await expectCode(() => loadRtfmGroundTruth({ gt: gtPath, list, lengths: new Array(199).fill(16) }), 'ERR_MIST_SHAPE');
   assert.match(e.message, /142912/);
   await expectCode(() => loadRtfmGroundTruth({ gt: gtPath, list, lengths: [1, 2] }), 'ERR_MIST_SHAPE');

@@ -1,16 +1,15 @@
 // ShanghaiTech (Zhong et al. weak split) test ground truth from the frame masks of the
 // anomalous videos and the frame counts of the normal ones.
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadShanghaiTechGroundTruth } from '../lib/index.js';
-import { expectCode, packageData, sharedData, tempDir } from './helpers.js';
+import { expectCode, skip, packageData, sharedPath, tempDir, test } from './helpers.js';
 
-const masks = sharedData('shanghaitech', 'test_frame_mask');
+const masks = sharedPath('shanghaitech', 'test_frame_mask');
 
 test('199 videos (44 anomalous), 141,870 frames, 7,962 anomalous before truncation', () => {
-  if (!masks) return;
+  if (!masks) return skip('shanghaitech/test_frame_mask');
   const gt = loadShanghaiTechGroundTruth({ masks, truncate: false });
   assert.is(gt.videos.length, 199);
   assert.is(gt.anomalousVideos, 44);
@@ -19,7 +18,7 @@ test('199 videos (44 anomalous), 141,870 frames, 7,962 anomalous before truncati
 });
 
 test('truncated to whole 16-frame clips (the default): 140,704 frames, 7,932 anomalous', () => {
-  if (!masks) return;
+  if (!masks) return skip('shanghaitech/test_frame_mask');
   const gt = loadShanghaiTechGroundTruth({ masks });
   assert.is(gt.totalFrames, 140_704);
   assert.is(gt.anomalousFrames, 7_932);
@@ -28,7 +27,7 @@ test('truncated to whole 16-frame clips (the default): 140,704 frames, 7,932 ano
 });
 
 test('the plain RTFM list: masks say which videos are anomalous, counts come from a map', () => {
-  if (!masks) return;
+  if (!masks) return skip('shanghaitech/test_frame_mask');
   const withCounts = loadShanghaiTechGroundTruth({ masks, truncate: false });
   const counts = new Map(withCounts.videos.filter((v) => !v.anomalous).map((v) => [v.name, v.sourceFrames]));
   const plain = loadShanghaiTechGroundTruth({ masks, list: packageData('shanghaitech', 'SH_Test.txt'), frameCounts: counts, truncate: false });
@@ -39,7 +38,7 @@ test('the plain RTFM list: masks say which videos are anomalous, counts come fro
 });
 
 test('errors: normal video without count, missing masks folder or mask, non-binary mask', async () => {
-  if (!masks) return;
+  if (!masks) return skip('shanghaitech/test_frame_mask');
   await expectCode(() => loadShanghaiTechGroundTruth({ masks, list: packageData('shanghaitech', 'SH_Test.txt') }), 'ERR_MIST_ARG');
   const { dir, cleanup } = tempDir();
   try {

@@ -1,12 +1,11 @@
 // UCF-Crime test ground truth from the official annotation plus the frame counts.
 // Expected totals: shared/data/README.md (and an independent numpy build in
 // test/reference/sklearn_metrics.py, which finds the same numbers).
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadUcfCrimeGroundTruth, readFrameCounts } from '../lib/index.js';
-import { expectCode, packageData, sharedData, tempDir } from './helpers.js';
+import { expectCode, packageData, sharedData, tempDir, test } from './helpers.js';
 
 test('MIST convention: 290 videos, 1,109,824 frames, 84,160 anomalous', () => {
   const gt = loadUcfCrimeGroundTruth();

@@ -1,16 +1,15 @@
 // XD-Violence test ground truth, from the per-video label files and from the annotation text.
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadXdViolenceGroundTruth } from '../lib/index.js';
-import { expectCode, sharedData, tempDir } from './helpers.js';
+import { expectCode, skip, sharedPath, tempDir, test } from './helpers.js';
 
-const labelsDir = sharedData('xd-violence', 'pel4vad_xd-gt');
-const annotation = sharedData('xd-violence', 'ur-dmu', 'XD_Annotation.txt');
+const labelsDir = sharedPath('xd-violence', 'pel4vad_xd-gt');
+const annotation = sharedPath('xd-violence', 'ur-dmu', 'XD_Annotation.txt');
 
 test('label files: 800 videos, 2,330,384 frames, 537,805 violent', () => {
-  if (!labelsDir) return;
+  if (!labelsDir) return skip('xd-violence/pel4vad_xd-gt');
   const gt = loadXdViolenceGroundTruth({ labelsDir });
   assert.is(gt.videos.length, 800);
   assert.is(gt.totalFrames, 2_330_384);
@@ -21,7 +20,7 @@ test('label files: 800 videos, 2,330,384 frames, 537,805 violent', () => {
 });
 
 test('annotation text plus frame counts gives the same labels for all 800 videos', () => {
-  if (!labelsDir || !annotation) return;
+  if (!(labelsDir && annotation)) return skip('xd-violence/pel4vad_xd-gt, xd-violence/ur-dmu');
   const files = loadXdViolenceGroundTruth({ labelsDir });
   const counts = new Map(files.videos.map((v) => [v.name, v.sourceFrames]));
   const ann = loadXdViolenceGroundTruth({ annotation, frameCounts: counts });

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { test as uvuTest } from 'uvu';
+
 import { sharedDataDir } from '../lib/config.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -14,20 +16,66 @@ export function packageData(...parts: string[]): string {
   return join(ROOT, 'data', ...parts);
 }
 
+// ---- Tests that need the larger real files -------------------------------------------------
+//
+// Larger real files live in ../shared/data beside the clone (CI has it; MIST_SHARED_DATA
+// overrides the folder). A test that needs one and finds it missing is reported as SKIPPED:
+// `test` below (use it instead of uvu's) prints one `# SKIPPED test "<name>": ...` line, and
+// scripts/run-tests.mjs counts such tests as skipped, not passed. Under CI=true a missing file
+// fails the test instead: CI must not pass on tests that did not run.
+
+let current: { name: string; missing: string[] } | undefined;
+
+function missing(p: string): undefined {
+  if (process.env.CI === 'true') {
+    throw new Error(`${p} is absent: under CI=true every test runs (../shared/data beside the clone, the packages .ci/run installs)`);
+  }
+  if (current) current.missing.push(p);
+  else throw new Error(`sharedData(${p}) called outside a test: call it inside the test, or use sharedPath() and skip()`);
+  return undefined;
+}
+
+/** The path of a shared file, or undefined when it is absent (records nothing: see need()). */
+export function sharedPath(...parts: string[]): string | undefined {
+  const p = join(sharedDataDir(ROOT), ...parts);
+  return existsSync(p) ? p : undefined;
+}
+
 /**
- * Larger real files live in ../shared/data beside the clone (CI has it). Returns the path,
- * or undefined after printing a plain "SKIPPED" line when the file is absent.
- * Override the folder with MIST_SHARED_DATA.
+ * Inside a test: the path of a shared file, or undefined after marking the running test as
+ * skipped (or, under CI=true, failing it). The test should then return.
  */
 export function sharedData(...parts: string[]): string | undefined {
-  const base = sharedDataDir(ROOT);
-  const p = join(base, ...parts);
-  if (!existsSync(p)) {
-    console.log(`SKIPPED: ${p} is absent (needs ../shared/data beside the clone)`);
-    return undefined;
-  }
-  return p;
+  return sharedPath(...parts) ?? missing(join(sharedDataDir(ROOT), ...parts));
 }
+
+/**
+ * Inside a test: marks it as skipped because `what` (a shared file, or a system package that
+ * .ci/run installs) is absent; under CI=true, fails it.
+ */
+export function skip(what: string): void {
+  missing(what);
+}
+
+/**
+ * uvu's test, which also reports a test that found a shared file missing as skipped. Same
+ * signature as uvu's `test(name, handler)`; `test.run()` runs the file's tests.
+ */
+export const test = Object.assign(
+  (name: string, handler: () => unknown) => {
+    uvuTest(name, async () => {
+      current = { name, missing: [] };
+      try {
+        await handler();
+      } finally {
+        const gone = current.missing;
+        current = undefined;
+        if (gone.length > 0) console.log(`\n# SKIPPED test "${name}": needs ${gone.join(', ')} (absent)`);
+      }
+    });
+  },
+  { run: () => uvuTest.run() },
+);
 
 /** A fresh temporary folder, removed by the returned cleanup function. */
 export function tempDir(prefix = 'mist-test-'): { dir: string; cleanup: () => void } {

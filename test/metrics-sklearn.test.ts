@@ -2,7 +2,6 @@
 // test/reference/sklearn_metrics.py (scikit-learn 1.2.1), stored in sklearn-metrics.json:
 // this test never runs Python. Random scores are drawn from the same mulberry32 stream in
 // both languages (lib/rng.ts, ported in the script).
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +18,7 @@ import {
   rocCurve,
   type GroundTruth,
 } from '../lib/index.js';
-import { ROOT, sharedData } from './helpers.js';
+import { ROOT, sharedData, test } from './helpers.js';
 
 interface Case {
   labels?: number[];

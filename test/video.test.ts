@@ -1,12 +1,11 @@
 // Video decoding through the system ffmpeg: frame counts and sizes of the three real videos,
 // clips resized on the fly, bounded memory, early stop, abort, and every bad file.
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, execSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openVideo } from '../lib/index.js';
-import { ROOT, expectCode, sharedData, tempDir } from './helpers.js';
+import { ROOT, expectCode, sharedData, skip, tempDir, test } from './helpers.js';
 
 const videos = [
   { parts: ['ucf-crime', 'videos', 'Normal_Videos_006_x264.mp4'], frames: 450, width: 320, height: 240, fps: 30 },
@@ -19,7 +18,6 @@ const hasFfmpeg = (() => {
     execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
     return true;
   } catch {
-    console.log('SKIPPED: ffmpeg is not installed');
     return false;
   }
 })();
@@ -37,7 +35,7 @@ function ffmpegChildren(): string[] {
 }
 
 test('the three real videos: frame count, fps and size from ffprobe', async () => {
-  if (!hasFfmpeg) return;
+  if (!hasFfmpeg) return skip('ffmpeg (apt-get install -y ffmpeg)');
   for (const v of videos) {
     const p = sharedData(...v.parts);
     if (!p) continue;
@@ -53,7 +51,7 @@ test('the three real videos: frame count, fps and size from ffprobe', async () =
 });
 
 test('the three real videos decode to 450, 347 and 481 frames at their real sizes', async () => {
-  if (!hasFfmpeg) return;
+  if (!hasFfmpeg) return skip('ffmpeg (apt-get install -y ffmpeg)');
   for (const v of videos) {
     const p = sharedData(...v.parts);
     if (!p) continue;
@@ -76,7 +74,7 @@ test('the three real videos decode to 450, 347 and 481 frames at their real size
 });
 
 test('16-frame clips, resized and centre-cropped on the fly; last clip dropped or padded', async () => {
-  if (!hasFfmpeg) return;
+  if (!hasFfmpeg) return skip('ffmpeg (apt-get install -y ffmpeg)');
   const p = sharedData('ucf-crime', 'videos', 'Normal_Videos_006_x264.mp4');
   if (!p) return;
   const r = await openVideo(p, { width: 171, height: 128, cropWidth: 112, cropHeight: 112 });
@@ -100,7 +98,7 @@ test('16-frame clips, resized and centre-cropped on the fly; last clip dropped o
 });
 
 test('BGR order swaps the channels of RGB', async () => {
-  if (!hasFfmpeg) return;
+  if (!hasFfmpeg) return skip('ffmpeg (apt-get install -y ffmpeg)');
   const p = sharedData('ucf-crime', 'videos', 'RoadAccidents002_x264.mp4');
   if (!p) return;
   const r = await openVideo(p, { width: 64, height: 48 });
@@ -117,7 +115,7 @@ test('BGR order swaps the channels of RGB', async () => {
 });
 
 test('stopping early kills ffmpeg; an AbortSignal stops with ERR_MIST_ABORTED', async () => {
-  if (!hasFfmpeg) return;
+  if (!hasFfmpeg) return skip('ffmpeg (apt-get install -y ffmpeg)');
   const p = sharedData('shanghaitech', 'sample_clip_magazzu', '01_002.avi');
   if (!p) return;
   const r = await openVideo(p);
@@ -143,7 +141,7 @@ test('stopping early kills ffmpeg; an AbortSignal stops with ERR_MIST_ABORTED', 
 });
 
 test('memory stays bounded on a video far larger than memory should hold', async () => {
-  if (!hasFfmpeg) return;
+  if (!hasFfmpeg) return skip('ffmpeg (apt-get install -y ffmpeg)');
   const { dir, cleanup } = tempDir();
   try {
     // 16 s of 640x480 at 30 fps: 480 frames, 442 MB as raw RGB.
@@ -173,7 +171,7 @@ test('missing file, directory: ERR_MIST_IO', async () => {
 });
 
 test('a file that is not a video: ERR_MIST_VIDEO', async () => {
-  if (!hasFfmpeg) return;
+  if (!hasFfmpeg) return skip('ffmpeg (apt-get install -y ffmpeg)');
   const e = await expectCode(() => openVideo(join(ROOT, 'package.json')), 'ERR_MIST_VIDEO');
   assert.match(e.message, /not a readable video/);
   const { dir, cleanup } = tempDir();
@@ -189,7 +187,7 @@ test('a file that is not a video: ERR_MIST_VIDEO', async () => {
 });
 
 test('truncated files: ERR_MIST_VIDEO at open, or at the end of decoding when the header is trusted', async () => {
-  if (!hasFfmpeg) return;
+  if (!hasFfmpeg) return skip('ffmpeg (apt-get install -y ffmpeg)');
   const mp4 = sharedData('ucf-crime', 'videos', 'Normal_Videos_006_x264.mp4');
   const avi = sharedData('shanghaitech', 'sample_clip_magazzu', '01_002.avi');
   if (!mp4 || !avi) return;
@@ -231,7 +229,7 @@ test('bad options and a missing ffprobe', async () => {
   await expectCode(() => openVideo(p, { colour: 'rgb' } as never), 'ERR_MIST_ARG');
   const m = await expectCode(() => openVideo(p, { ffprobePath: '/nonexistent/ffprobe' }), 'ERR_MIST_VIDEO');
   assert.match(m.message, /not found/);
-  if (!hasFfmpeg) return;
+  if (!hasFfmpeg) return skip('ffmpeg (apt-get install -y ffmpeg)');
   const r = await openVideo(p);
   await expectCode(() => r.clips({ cropWidth: 1000 }).next(), 'ERR_MIST_ARG');
 });
