@@ -1,5 +1,5 @@
 // Configuration has one home: every environment variable the package, its build or its tests
-// read is listed in ENVIRONMENT_VARIABLES, lib/ reads process.env only in config.ts, and the
+// (or its benchmarks) read is listed in ENVIRONMENT_VARIABLES, lib/ reads process.env only in config.ts, and the
 // run-time variables are read when used, not when a module is imported.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -23,6 +23,7 @@ const SOURCES = [
   ...files(join(ROOT, 'lib')),
   ...files(join(ROOT, 'native')),
   ...files(join(ROOT, 'scripts')),
+  ...files(join(ROOT, 'benchmarks')).filter((p) => !p.includes('node_modules')),
   ...files(join(ROOT, 'test')).filter((p) => !p.includes(`${join('test', 'reference')}`)),
   join(ROOT, 'CMakeLists.txt'),
 ];
