@@ -4,11 +4,10 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { ENVIRONMENT_VARIABLES, MistError, openVideo } from '../lib/index.js';
-import { ROOT, expectCode } from './helpers.js';
+import { ROOT, expectCode, test } from './helpers.js';
 
 function files(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
@@ -47,6 +46,12 @@ test('every MIST_* variable that any source reads is listed, and nothing listed 
   for (const v of read) assert.ok(listed.includes(v), `${v} is read somewhere but not listed in ENVIRONMENT_VARIABLES`);
   for (const v of listed) assert.ok(read.has(v), `${v} is listed but nothing reads it`);
   assert.ok(read.size >= 8, `found ${read.size} variables: ${[...read].join(', ')}`);
+});
+
+test('the README lists every variable of ENVIRONMENT_VARIABLES', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const table = readme.slice(readme.indexOf('## Environment variables'), readme.indexOf('## Troubleshooting'));
+  for (const v of Object.keys(ENVIRONMENT_VARIABLES)) assert.ok(table.includes(`\`${v}\``), `README lacks ${v}`);
 });
 
 test('lib/ reads process.env in config.ts only', () => {

@@ -1,12 +1,11 @@
 // HDF5 feature stores as the MIST authors publish them (one dataset per video, key
 // '<video>.npy'), read with h5wasm. In its own file because loading h5wasm's 4 MB module
 // through tsx's loader takes several seconds (plain node loads it in about 0.5 s).
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openFeatureStore, readFeatures } from '../lib/index.js';
-import { ROOT, expectCode, tempDir } from './helpers.js';
+import { ROOT, expectCode, tempDir, test } from './helpers.js';
 
 const fx = (...p: string[]): string => join(ROOT, 'test', 'fixtures', ...p);
 

@@ -57,6 +57,15 @@ export function skip(what: string): void {
   missing(what);
 }
 
+// MIST_TEST_TAP=1 adds TAP lines (`ok 1 - name`) beside uvu's output, for the mutation-testing
+// runner (stryker.config.json), which reads TAP and ignores the rest.
+const tap = process.env.MIST_TEST_TAP === '1';
+let tapCount = 0;
+if (tap) {
+  console.log('TAP version 13');
+  process.on('exit', () => console.log(`\n1..${tapCount}`));
+}
+
 /**
  * uvu's test, which also reports a test that found a shared file missing as skipped. Same
  * signature as uvu's `test(name, handler)`; `test.run()` runs the file's tests.
@@ -65,12 +74,15 @@ export const test = Object.assign(
   (name: string, handler: () => unknown) => {
     uvuTest(name, async () => {
       current = { name, missing: [] };
+      let ok = false;
       try {
         await handler();
+        ok = true;
       } finally {
         const gone = current.missing;
         current = undefined;
         if (gone.length > 0) console.log(`\n# SKIPPED test "${name}": needs ${gone.join(', ')} (absent)`);
+        if (tap) console.log(`\n${ok ? 'ok' : 'not ok'} ${++tapCount} - ${name.replace(/#/g, '')}${gone.length ? ' # SKIP' : ''}`);
       }
     });
   },

@@ -1,5 +1,4 @@
 // Metrics on cases small enough to work out by hand, and every input they must refuse.
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   averagePrecision,
@@ -11,7 +10,7 @@ import {
   scoreGap,
   thresholdCounts,
 } from '../lib/index.js';
-import { expectCode } from './helpers.js';
+import { expectCode, test } from './helpers.js';
 
 const close = (a: number, b: number, msg?: string): void => assert.ok(Math.abs(a - b) < 1e-12, `${msg ?? ''} ${a} vs ${b}`);
 

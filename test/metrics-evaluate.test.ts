@@ -1,5 +1,4 @@
 // evaluate(): per-video scores against a ground truth, its score layouts and its errors.
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readdirSync } from 'node:fs';
 import {
@@ -10,7 +9,7 @@ import {
   segmentScoresToClips,
   type GroundTruth,
 } from '../lib/index.js';
-import { expectCode, packageData } from './helpers.js';
+import { expectCode, packageData, test } from './helpers.js';
 
 const gt = loadUcfCrimeGroundTruth();
 

@@ -1,6 +1,5 @@
 // Clip scores to frames, and Sultani's 32-segment layout, checked against the repeated rows
 // in his real C3D feature files.
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readC3dTxt } from '../lib/index.js';
 import {
@@ -10,7 +9,7 @@ import {
   segmentScoresToClips,
   segmentsToClips,
 } from '../lib/index.js';
-import { expectCode, packageData } from './helpers.js';
+import { expectCode, packageData, test } from './helpers.js';
 
 /** Indices i where rows i and i+1 of a [32, D] text feature file are equal (printed to 6 digits). */
 function repeatedRows(name: string): number[] {

@@ -1,8 +1,7 @@
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createRng } from '../lib/rng.js';
 import { buildBatch, createBatchSampler, sparseContinuousSample, type VideoFeatures } from '../lib/index.js';
-import { expectCode } from './helpers.js';
+import { expectCode, test } from './helpers.js';
 
 // Feature value that says where it came from: video v, clip c, crop k, dimension d.
 const code = (v: number, c: number, k: number, d: number) => 10000 * v + 100 * c + 10 * k + d;

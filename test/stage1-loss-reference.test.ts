@@ -1,9 +1,9 @@
 // Checks the test-only float64 reference of the MIL ranking loss (test/reference/mil-loss.ts)
 // by hand and by finite differences, so the native loss can later be compared with it.
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createRng } from '../lib/rng.js';
 import { type MilLossOptions, milLossReference } from './reference/mil-loss.js';
+import { test } from './helpers.js';
 
 const near = (a: number, b: number, what: string, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
 const nearAll = (a: ArrayLike<number>, b: number[], what: string) => {

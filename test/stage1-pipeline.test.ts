@@ -2,10 +2,9 @@
 // native generator: balanced batches of sparse continuous samples, the reference MIL loss,
 // then pseudo labels. If sampling, batch layout, loss or refinement were wrong in a way that
 // matters, the planted anomalies would not come out on top.
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { pairwiseAuc as auc } from './helpers.js';
+import { pairwiseAuc as auc, test } from './helpers.js';
 import { createRng } from '../lib/rng.js';
 import { type ClipScorer, createBatchSampler, generatePseudoLabels, makeSyntheticFeatures } from '../lib/index.js';
 import { milLossReference } from './reference/mil-loss.js';

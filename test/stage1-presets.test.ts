@@ -1,4 +1,3 @@
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   GeneratorHyperparametersSchema,
@@ -7,7 +6,7 @@ import {
   PRESET_NAMES,
   resolveGeneratorTrainOptions,
 } from '../lib/index.js';
-import { expectCode } from './helpers.js';
+import { expectCode, test } from './helpers.js';
 
 test('presets hold the spec table (docs/MIST.md, Stage 1)', () => {
   assert.equal(PRESET_NAMES.slice().sort(), ['shanghaitech-c3d', 'shanghaitech-i3d', 'ucf-crime-c3d', 'ucf-crime-i3d']);

@@ -1,7 +1,6 @@
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { refinePseudoLabels } from '../lib/index.js';
-import { expectCode } from './helpers.js';
+import { expectCode, test } from './helpers.js';
 
 function close(actual: Float32Array, expected: number[], what: string): void {
   assert.is(actual.length, expected.length, `${what}: length`);

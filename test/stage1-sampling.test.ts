@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createRng } from '../lib/rng.js';
 import {
@@ -8,7 +7,7 @@ import {
   sparseShiftCount,
   uniformSample,
 } from '../lib/index.js';
-import { ROOT, expectCode } from './helpers.js';
+import { ROOT, expectCode, test } from './helpers.js';
 
 const list = (a: Int32Array) => Array.from(a);
 

@@ -1,4 +1,3 @@
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   type ClipScorer,
@@ -7,7 +6,7 @@ import {
   refinePseudoLabels,
   scoreClips,
 } from '../lib/index.js';
-import { expectCode, pairwiseAuc as auc } from './helpers.js';
+import { expectCode, pairwiseAuc as auc, test } from './helpers.js';
 
 /** A fake generator: the score of a row is the sum of its features; it logs each call. */
 class SumScorer implements ClipScorer {
