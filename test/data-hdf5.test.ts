@@ -9,6 +9,14 @@ import { ROOT, expectCode, tempDir, test } from './helpers.js';
 
 const fx = (...p: string[]): string => join(ROOT, 'test', 'fixtures', ...p);
 
+/** The C-order values of an array of `shape` whose element [i, j(, l)] is f(i, j(, l)). */
+function expected(shape: number[], f: (i: number, j: number, l?: number) => number): number[] {
+  const out: number[] = [];
+  const [n0, n1, n2 = 1] = shape as [number, number, number?];
+  for (let i = 0; i < n0; i++) for (let j = 0; j < n1; j++) for (let l = 0; l < n2; l++) out.push(shape.length === 3 ? f(i, j, l) : f(i, j));
+  return out;
+}
+
 test('HDF5 store as the MIST authors publish it (written by h5py)', async () => {
   const store = await openFeatureStore(fx('mist_store.h5'));
   try {
@@ -23,6 +31,11 @@ test('HDF5 store as the MIST authors publish it (written by h5py)', async () => 
     const c = store.read('Normal_Videos_006_x264');
     assert.ok(c.data instanceof Float32Array);
     assert.is(c.data[2 * 5 + 4], 24);
+    // Element by element against the formulas the fixture was written from (a transposing
+    // or crop-swapping reader fails here; the spot checks above would not all notice).
+    assert.equal(Array.from(a.data), expected([6, 8], (t, d) => 10 * t + d));
+    assert.equal(Array.from(b.data), expected([4, 10, 3], (t, k, d) => 1000 * t + 10 * k + d!));
+    assert.equal(Array.from(c.data), expected([3, 5], (t, d) => 10 * t + d));
     await expectCode(() => store.read('labels'), 'ERR_MIST_DTYPE');
     await expectCode(() => store.read('nope'), 'ERR_MIST_ARG');
   } finally {

@@ -165,6 +165,66 @@ test('memory stays bounded on a video far larger than memory should hold', async
   }
 });
 
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+test('pixel values and crop position on a lossless video of known pixels', async () => {
+  if (!hasFfmpeg) return skip('ffmpeg (apt-get install -y ffmpeg)');
+  // 20 frames of 64 x 48 whose pixel (x, y) of frame f is (R, G, B) = (4x, 5y, 10f), stored
+  // losslessly (raw RGB in NUT), so every decoded byte is known.
+  const W = 64, H = 48, F = 20;
+  const px = (f: number, y: number, x: number): [number, number, number] => [4 * x, 5 * y, 10 * f];
+  const raw = new Uint8Array(F * H * W * 3);
+  for (let f = 0; f < F; f++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) raw.set(px(f, y, x), ((f * H + y) * W + x) * 3);
+  const { dir, cleanup } = tempDir();
+  try {
+    const rgb = join(dir, 'frames.rgb');
+    writeFileSync(rgb, raw);
+    const p = join(dir, 'known.nut');
+    execFileSync('ffmpeg', ['-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-r', '25', '-i', rgb, '-c:v', 'rawvideo', '-pix_fmt', 'rgb24', p]);
+    const r = await openVideo(p);
+    assert.equal([r.frames, r.width, r.height, r.clipCount], [F, W, H, 1]);
+    /** Compares a clip with px() at crop offset (x0, y0), channels in `order`; returns the mismatches. */
+    const check = (data: Uint8Array, frames: number[], w: number, h: number, x0: number, y0: number, order: 'rgb' | 'bgr') => {
+      let bad = 0;
+      for (const [i, f] of frames.entries()) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+        const want = px(f, y + y0, x + x0);
+        if (order === 'bgr') want.reverse();
+        const at = ((i * h + y) * w + x) * 3;
+        if (data[at] !== want[0] || data[at + 1] !== want[1] || data[at + 2] !== want[2]) bad++;
+      }
+      return bad;
+    };
+    const first16 = Array.from({ length: 16 }, (_, i) => i);
+    // Whole frames: exact pixels; the 4 frames after the last whole clip are dropped.
+    const clips = [];
+    for await (const c of r.clips()) clips.push(c);
+    assert.is(clips.length, 1);
+    assert.is(check(clips[0]!.data, first16, W, H, 0, 0, 'rgb'), 0);
+    // A 32 x 24 centre crop starts at ((64 - 32) / 2, (48 - 24) / 2) = (16, 12).
+    const [c] = await collect(r.clips({ cropWidth: 32, cropHeight: 24 }));
+    assert.equal(c!.shape, [16, 24, 32, 3]);
+    assert.is(check(c!.data, first16, 32, 24, 16, 12, 'rgb'), 0);
+    assert.equal(Array.from(c!.data.subarray(0, 3)), [64, 60, 0]);
+    // An odd margin rounds the offset down: 61 x 45 starts at (1, 1).
+    const [odd] = await collect(r.clips({ cropWidth: 61, cropHeight: 45 }));
+    assert.is(check(odd!.data, first16, 61, 45, 1, 1, 'rgb'), 0);
+    // BGR holds the same pixels, channels reversed.
+    const [bgr] = await collect(r.clips({ order: 'bgr', cropWidth: 32, cropHeight: 24 }));
+    assert.is(check(bgr!.data, first16, 32, 24, 16, 12, 'bgr'), 0);
+    // Padding the last clip repeats the last frame: frames 16..19, then 19 twelve times.
+    const padded = await collect(r.clips({ lastClip: 'pad' }));
+    assert.is(padded.length, 2);
+    assert.is(padded[1]!.padded, 12);
+    assert.is(check(padded[1]!.data, [16, 17, 18, 19, ...new Array(12).fill(19)], W, H, 0, 0, 'rgb'), 0);
+  } finally {
+    cleanup();
+  }
+});
+
 test('missing file, directory: ERR_MIST_IO', async () => {
   await expectCode(() => openVideo(join(ROOT, 'no-such-video.mp4')), 'ERR_MIST_IO');
   await expectCode(() => openVideo(ROOT), 'ERR_MIST_IO');
