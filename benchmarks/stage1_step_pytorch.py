@@ -5,8 +5,10 @@ Same step as mist-vad's native one: generator MLP (D -> 512 -> 32 -> 1, dropout 
 MIL ranking loss with sparsity, backward, gradient-norm clip 10, Adagrad (lr 0.01, wd 0.001).
 Input: a ready [80 * 224, 1024] float32 batch (40 + 40 videos x 224 sampled clips).
 
-Usage: python3 benchmarks/stage1_step_pytorch.py STEPS THREADS  -> one JSON line on stdout
-(Debian: apt-get install -y python3-torch; never a runtime dependency of mist-vad).
+Usage: python3 benchmarks/stage1_step_pytorch.py THREADS. A server: prints {"ready": ...},
+then answers each "step" line on stdin with {"ms": ...} and "quit" with {"peakRssMiB": ...},
+so that the benchmark can interleave it step by step with mist-vad.
+(Debian: apt-get install -y python3-torch; never a runtime dependency of mist-vad.)
 """
 import json
 import resource
@@ -35,17 +37,15 @@ class Generator(nn.Module):
 
 
 def main():
-    steps = int(sys.argv[1]) if len(sys.argv) > 1 else 10
-    threads = int(sys.argv[2]) if len(sys.argv) > 2 else 2
+    threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     B, clips, dim, k = 40, 224, 1024, 7
     x = torch.rand(2 * B * clips, dim)
     model = Generator(dim)
     opt = torch.optim.Adagrad(model.parameters(), lr=0.01, weight_decay=0.001)
-    times = []
-    for _ in range(steps + 2):
-        t0 = time.perf_counter()
+
+    def step():
         y = model(x).view(2 * B, clips)
         sn = y[:B].topk(k, dim=1).values.mean(1)
         sa = y[B:].topk(k, dim=1).values.mean(1)
@@ -56,15 +56,16 @@ def main():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 10)
         opt.step()
         loss.item()
-        times.append((time.perf_counter() - t0) * 1000)
-    times = sorted(times[2:])
-    print(json.dumps({
-        "engine": f"PyTorch {torch.__version__}",
-        "medianMs": times[len(times) // 2],
-        "minMs": times[0],
-        "peakRssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "threads": torch.get_num_threads(),
-    }))
+
+    print(json.dumps({"ready": f"PyTorch {torch.__version__}", "threads": torch.get_num_threads()}), flush=True)
+    for line in sys.stdin:
+        if line.strip() == "step":
+            t0 = time.perf_counter()
+            step()
+            print(json.dumps({"ms": (time.perf_counter() - t0) * 1000}), flush=True)
+        else:
+            print(json.dumps({"peakRssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}), flush=True)
+            return
 
 
 if __name__ == "__main__":
