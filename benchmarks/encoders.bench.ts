@@ -86,7 +86,7 @@ async function main() {
     const x = clip(m.inputSize);
     const encoders = [];
     for (const v of variants) {
-      const e = SgaEncoder.create({ backbone: model, device: 'cpu', ...v.options });
+      const e = await SgaEncoder.createAsync({ backbone: model, device: 'cpu', ...v.options });
       const r = await e.loadStateDict(join(out, `${model}.pt`));
       if (r.missing.length || r.unexpected.length) throw new Error(`weights did not load: ${JSON.stringify(r)}`);
       const o = await e.forward(x);  // first call: builds the folded copy, warms oneDNN
@@ -156,7 +156,7 @@ async function main() {
     for (const v of encoders) v.e.dispose();
   }
   torch.close();
-  const i3dAt240 = SgaEncoder.create({ backbone: 'i3d', device: 'cpu' }).macsPerClip([16, 240, 320]).total;
+  const i3dAt240 = (await SgaEncoder.createAsync({ backbone: 'i3d', device: 'cpu' })).macsPerClip([16, 240, 320]).total;
   const i = info();
   console.log(`SGA encoders, inference of one clip (batch 1), eval mode, median of ${clips} clips, engines interleaved`);
   console.log(`machine: ${cpus()[0]?.model} x ${cpus().length}; ${threads} threads everywhere; LibTorch ${i.torchVersion} ` +

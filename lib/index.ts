@@ -4,7 +4,7 @@
 // ---- Runtime -----------------------------------------------------------------------------------
 export { MistError, ErrorCode, type ErrorCodeValue } from './errors.js';
 export { info, setNumThreads, cpuCache, releaseCpuCache, SLOW_BLAS_FIX, type RuntimeInfo } from './info.js';
-export type { CpuCacheStats } from './native.js';
+export type { CpuCacheStats } from './info.js';
 export { DeviceSchema, resolveDevice, type Device } from './device.js';
 export { ENVIRONMENT_VARIABLES, defaultThreadCount } from './config.js';
 
@@ -102,11 +102,12 @@ export {
   MilGenerator,
   milRankingLoss,
   GeneratorOptionsSchema,
+  GeneratorLoadOptionsSchema,
   MilLossOptionsSchema,
   type GeneratorOptions,
+  type GeneratorLoadOptions,
   type GeneratorBatch,
   type MilLossOptions,
-  type MilLossTerms,
 } from './models/generator.js';
 export {
   SgaEncoder,
@@ -116,14 +117,22 @@ export {
   DEFAULT_INPUT_SIZE,
   type SgaEncoderOptions,
   type FreezeOptions,
-  type InputSize,
-  type SgaEncoderOutput,
-  type SgaEncoderTaps,
-  type LoadReport,
-  type ParameterGroups,
-  type ParameterCount,
-  type MacCount,
 } from './models/encoder.js';
+// What the models return.
+export type {
+  GeneratorDescription,
+  MilLossTerms,
+  TrainStepResult,
+  InputSize,
+  SgaEncoderOutput,
+  SgaEncoderTaps,
+  SgaEncoderDescription,
+  EncoderArchitecture,
+  LoadReport,
+  ParameterGroups,
+  ParameterCount,
+  MacCount,
+} from './models/types.js';
 
 // ---- Stage 1: the pseudo-label generator -------------------------------------------------------
 export {

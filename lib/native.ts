@@ -1,102 +1,198 @@
-// The typed view of the native addon. Nothing else imports the raw binding.
+// The typed view of the native addon. Nothing else imports the raw binding, and every native
+// call goes through guard() below: a native failure arrives as a MistError with its stable
+// code, the native message, the JS call-site stack, and the native error as `cause`.
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { defaultThreadCount } from './config.js';
 import { ErrorCode, MistError } from './errors.js';
+import type { CpuCacheStats, RuntimeInfo } from './info.js';
+import type {
+  EncoderArchitecture,
+  GeneratorDescription,
+  InputSize,
+  LoadReport,
+  MacCount,
+  MilLossTerms,
+  ParameterCount,
+  ParameterGroups,
+  SgaEncoderDescription,
+  SgaEncoderOutput,
+  SgaEncoderTaps,
+  TrainStepResult,
+} from './models/types.js';
 
-/** What info() reports about LibTorch in this process. */
-export interface NativeInfo {
-  torchVersion: string;
-  torchBuiltAgainst: string;
-  torchSource: string;
-  torchDir: string;
-  cudaBuild: boolean;
-  cudaAvailable: boolean;
-  cudaDeviceCount: number;
-  defaultDevice: 'cpu' | 'cuda';
-  /** Intra-op threads configured. */
-  threads: number;
-  /** Distinct threads a parallel region really ran on. */
-  threadsObserved: number;
-  interopThreads: number;
-  openmp: boolean;
-  mkldnn: boolean;
-  blas: { kind: 'openblas' | 'mkl' | 'reference' | 'unknown'; libraries: string[] };
-  parallelInfo: string;
-  buildConfig: string;
-}
-
-/** Options shared by the MIL ranking loss and a generator training step. */
+/** MilLossOptions after zod: every field present (native/mil_loss.h reads them all). */
 export interface NativeMilLossOptions {
   normal: number;
   anomalous: number;
   clips: number;
-  variant?: 'topk' | 'subbag';
-  k?: number;
-  subBags?: number;
-  lambdaSparsity?: number;
-  lambdaSmoothness?: number;
+  lossVariant: 'topk' | 'subbag';
+  k: number;
+  L: number;
+  lambdaSparsity: number;
+  lambdaSmoothness: number;
 }
 
-export interface NativeLossTerms {
-  loss: number;
-  rank: number;
-  sparsity: number;
-  smoothness: number;
-}
-
-export interface NativeGeneratorOptions {
-  dim?: number;
-  hidden1?: number;
-  hidden2?: number;
-  dropout?: number;
-  seed?: number;
-  lr?: number;
-  weightDecay?: number;
-  clip?: number;
-  device?: string;
-  checkpoint?: string;
-}
-
-export interface NativeGeneratorDescription {
-  dim: number;
-  hidden1: number;
-  hidden2: number;
+/** What both ways of building a generator take (native/generator.h GeneratorConfig). */
+interface NativeGeneratorTraining {
   dropout: number;
+  seed: number;
+  lr: number;
+  weightDecay: number;
+  gradClip: number;
   device: string;
-  steps: number;
-  parameterCount: number;
-  sizeBytes: number;
 }
+
+/** A fresh generator, or one read from a checkpoint (whose sizes win). */
+export type NativeGeneratorOptions =
+  | (NativeGeneratorTraining & { featureDim: number; hidden: readonly [number, number] })
+  | (NativeGeneratorTraining & { checkpoint: string });
 
 export interface NativeGenerator {
-  forward(x: Float32Array, rows: number, options?: { mode?: 'train' | 'eval' }): Promise<Float32Array>;
-  trainStep(features: Float32Array, options: NativeMilLossOptions): Promise<NativeLossTerms & { gradNorm: number; step: number }>;
+  forward(x: Float32Array, rows: number, options: { mode: 'train' | 'eval' }): Promise<Float32Array>;
+  trainStep(features: Float32Array, options: NativeMilLossOptions): Promise<TrainStepResult>;
   save(path: string): Promise<void>;
-  describe(): NativeGeneratorDescription;
-  parameters(): Record<string, Float32Array>;
+  describe(): GeneratorDescription;
+  parameters(): Promise<Record<string, Float32Array>>;
   dispose(): void;
 }
 
-export interface NativeAddon {
-  info(): NativeInfo;
-  setNumThreads(n: number): void;
-  milRankingLoss(scores: Float32Array, options: NativeMilLossOptions): Promise<NativeLossTerms & { grad: Float32Array }>;
-  Generator: new (options: NativeGeneratorOptions) => NativeGenerator;
-  cpuCache(): CpuCacheStats;
-  releaseCpuCache(): void;
+/** SgaEncoderOptions after zod: every field present (native/encoder.h EncoderConfig). */
+export interface NativeSgaEncoderOptions {
+  backbone: 'i3d' | 'c3d';
+  width: number;
+  expandK: number;
+  dropout: number;
+  inputSize: InputSize;
+  device: string;
+  seed: number;
+  fold: boolean;
+  onednn: boolean;
 }
 
-/** The caching allocator of large CPU tensors (native/allocator.cc). */
-export interface CpuCacheStats {
-  enabled: boolean;
-  cachedBytes: number;
-  limitBytes: number;
-  hits: number;
-  misses: number;
+export interface NativeSgaEncoder {
+  forward(clips: Float32Array, n: number, inputSize: InputSize): Promise<SgaEncoderOutput>;
+  taps(clips: Float32Array, n: number, inputSize: InputSize): Promise<SgaEncoderTaps>;
+  loadStateDict(path: string): Promise<LoadReport>;
+  save(path: string): Promise<void>;
+  setTraining(on: boolean): void;
+  freeze(options: { blocks: string[]; batchNormAffine: boolean; batchNormStats: boolean }): Promise<number>;
+  parameterGroups(): ParameterGroups;
+  parameterCount(): ParameterCount;
+  macsPerClip(inputSize: InputSize): MacCount;
+  describe(): SgaEncoderDescription;
+  stateDict(): Promise<Record<string, Float32Array>>;
+  dispose(): void;
 }
+
+/** A native model class: build on the calling thread, or on the libuv pool. */
+export interface NativeClass<O, T> {
+  /** Sync: `new Class(options)`; fine for small models. */
+  create(options: O): T;
+  /** Async: the model is built off the event loop. */
+  createAsync(options: O): Promise<T>;
+}
+
+export interface NativeAddon {
+  info(): Omit<RuntimeInfo, 'blasWarning'>;
+  setNumThreads(n: number): void;
+  cpuCache(): CpuCacheStats;
+  releaseCpuCache(): void;
+  milRankingLoss(scores: Float32Array, options: NativeMilLossOptions): Promise<MilLossTerms & { grad: Float32Array }>;
+  Generator: NativeClass<NativeGeneratorOptions, NativeGenerator>;
+  SgaEncoder: NativeClass<NativeSgaEncoderOptions, NativeSgaEncoder>;
+  encoderCheckpointConfig(path: string): Promise<EncoderArchitecture | null>;
+}
+
+// ---- One error class -------------------------------------------------------------------------
+
+const CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+
+/**
+ * A native error as a MistError: its code when it has one of ours (else ERR_MIST_TORCH), its
+ * message, `cause` the native error. `site` (a captured stack) replaces the frames when the
+ * error comes back through a promise, which has no JS frames of its own.
+ */
+function fromNative(e: unknown, site: { stack?: string }): MistError {
+  if (e instanceof MistError) return e;
+  const { code, message } = (e ?? {}) as { code?: unknown; message?: unknown };
+  const err = new MistError(
+    typeof code === 'string' && CODES.has(code) ? code : ErrorCode.TORCH,
+    typeof message === 'string' ? message : String(e),
+    { cause: e },
+  );
+  const frames = site.stack ?? '';
+  err.stack = `${err.name}: ${err.message}${frames.slice(frames.indexOf('\n'))}`;
+  return err;
+}
+
+type Fn = (this: unknown, ...args: never[]) => unknown;
+
+/** `f`, with its failures (thrown, or a rejected promise) as MistErrors naming the caller. */
+function guard<F extends Fn>(f: F): F {
+  const guarded = function (this: unknown, ...args: never[]): unknown {
+    const site: { stack?: string } = {};
+    let r: unknown;
+    try {
+      r = f.apply(this, args);
+    } catch (e) {
+      Error.captureStackTrace(site, guarded);
+      throw fromNative(e, site);
+    }
+    if (!(r instanceof Promise)) return r;
+    // Captured now: when the promise settles only the event loop is on the stack.
+    Error.captureStackTrace(site, guarded);
+    return r.catch((e: unknown) => {
+      throw fromNative(e, site);
+    });
+  };
+  return guarded as F;
+}
+
+const RAW = Symbol('native');
+const instanceMethods = new WeakMap<object, object>();
+
+/** A native instance behind guarded methods (one guarded prototype per native class). */
+function guardInstance<T extends object>(raw: T): T {
+  const proto = Object.getPrototypeOf(raw) as Record<string, unknown>;
+  let methods = instanceMethods.get(proto);
+  if (!methods) {
+    const m: Record<string, Fn> = {};
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      const f = proto[name];
+      if (name === 'constructor' || typeof f !== 'function') continue;
+      m[name] = guard(function (this: unknown, ...args: never[]) {
+        return (f as Fn).apply((this as { [RAW]: object })[RAW], args);
+      });
+    }
+    methods = m;
+    instanceMethods.set(proto, methods);
+  }
+  return Object.create(methods, { [RAW]: { value: raw } }) as T;
+}
+
+type RawClass = (new (options: unknown) => object) & { createAsync(options: unknown): Promise<object> };
+
+function guardClass(Raw: RawClass): NativeClass<unknown, object> {
+  return {
+    create: guard((options: unknown) => guardInstance(new Raw(options))),
+    createAsync: guard((options: unknown) => Raw.createAsync(options).then(guardInstance)),
+  };
+}
+
+/** Every export of the addon guarded: classes (capitalised) as NativeClass, functions as they are. */
+function guardAddon(raw: Record<string, unknown>): NativeAddon {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (typeof value !== 'function') continue;
+    out[name] = /^[A-Z]/.test(name) ? guardClass(value as RawClass) : guard(value as Fn);
+  }
+  return out as unknown as NativeAddon;
+}
+
+// ---- Loading ---------------------------------------------------------------------------------
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 let addon: NativeAddon | undefined;
@@ -106,8 +202,8 @@ export function native(): NativeAddon {
   if (addon) return addon;
   const require = createRequire(import.meta.url);
   try {
-    const load = require('node-gyp-build') as (dir: string) => NativeAddon;
-    addon = load(ROOT);
+    const load = require('node-gyp-build') as (dir: string) => Record<string, unknown>;
+    addon = guardAddon(load(ROOT));
   } catch (e) {
     throw new MistError(
       ErrorCode.NATIVE,
@@ -118,120 +214,4 @@ export function native(): NativeAddon {
   }
   addon.setNumThreads(defaultThreadCount());
   return addon;
-}
-
-// ---- Stage 2: SGA encoder (native/encoder_binding.cc) ----------------------------------------
-
-/** [frames, height, width] of the clips a model takes. */
-export type NativeInputSize = readonly [number, number, number];
-
-export interface NativeSgaEncoderOptions {
-  backbone?: 'i3d' | 'c3d';
-  width?: number;
-  expandK?: number;
-  dropout?: number;
-  inputSize?: NativeInputSize;
-  device?: string;
-  seed?: number;
-  fold?: boolean;
-  onednn?: boolean;
-}
-
-export interface NativeSgaOutput {
-  /** softmax(main head)[anomalous], one per clip. */
-  score: Float32Array;
-  /** The guided head's softmax, [n, 2] (normal, anomalous). */
-  guided: Float32Array;
-  /** The attention map A, [n, T', H', W'] (I3D at 224²: [n, 1, 7, 7]). */
-  attention: Float32Array;
-  attentionShape: number[];
-  /** GAP of the attended main feature map, [n, D] (D = 1024 for I3D, 512 for C3D). */
-  feature: Float32Array;
-  featureDim: number;
-}
-
-export interface NativeSgaTaps {
-  sga: Float32Array;
-  sgaShape: number[];
-  main: Float32Array;
-  mainShape: number[];
-}
-
-export interface NativeLoadReport {
-  missing: string[];
-  unexpected: string[];
-  ignored: string[];
-  loaded: number;
-  layout: 'mist-vad' | 'mist' | 'state-dict' | 'backbone';
-}
-
-export interface NativeParameterGroups {
-  decay: string[];
-  noDecay: string[];
-  frozen: string[];
-  decayCount: number;
-  noDecayCount: number;
-  frozenCount: number;
-}
-
-export interface NativeParameterCount {
-  total: number;
-  trainable: number;
-  backbone: number;
-  sgaBranch: number;
-  head: number;
-}
-
-export interface NativeMacs {
-  total: number;
-  backbone: number;
-  sgaBranch: number;
-  head: number;
-  inputSize: NativeInputSize;
-}
-
-export interface NativeSgaEncoderDescription {
-  backbone: 'i3d' | 'c3d';
-  width: number;
-  expandK: number;
-  dropout: number;
-  inputSize: NativeInputSize;
-  device: string;
-  training: boolean;
-  fold: boolean;
-  onednn: boolean;
-  blocks: string[];
-  sgaShape: number[];
-  mainShape: number[];
-  attentionShape: number[];
-  featureDim: number;
-  sizeBytes: number;
-}
-
-export interface NativeSgaEncoder {
-  forward(clips: Float32Array, n: number, inputSize?: NativeInputSize): Promise<NativeSgaOutput>;
-  taps(clips: Float32Array, n: number, inputSize?: NativeInputSize): Promise<NativeSgaTaps>;
-  loadStateDict(path: string): Promise<NativeLoadReport>;
-  save(path: string): Promise<void>;
-  setTraining(on: boolean): void;
-  freeze(options: { blocks?: string[]; batchNormAffine?: boolean; batchNormStats?: boolean }): number;
-  parameterGroups(): NativeParameterGroups;
-  parameterCount(): NativeParameterCount;
-  macsPerClip(inputSize?: NativeInputSize): NativeMacs;
-  describe(): NativeSgaEncoderDescription;
-  stateDict(): Record<string, Float32Array>;
-  dispose(): void;
-}
-
-export interface NativeEncoderCheckpointConfig {
-  backbone: 'i3d' | 'c3d';
-  width: number;
-  expandK: number;
-  dropout: number;
-}
-
-// Declaration merging: these members join NativeAddon above.
-export interface NativeAddon {
-  SgaEncoder: new (options: NativeSgaEncoderOptions) => NativeSgaEncoder;
-  encoderCheckpointConfig(path: string): Promise<NativeEncoderCheckpointConfig | null>;
 }

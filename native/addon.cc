@@ -1,9 +1,8 @@
 // Registry only: wires each native family's exports.
 #include <napi.h>
 
-#include "encoder.h"
 #include "allocator.h"
-#include "generator.h"
+#include "binding.h"
 #include "info.h"
 #include "mil_loss.h"
 
@@ -11,7 +10,7 @@ static Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   mist::InitAllocator(env, exports);
   mist::InitInfo(env, exports);
   mist::InitMilLoss(env, exports);
-  mist::Generator::Init(env, exports);
+  mist::InitGenerator(env, exports);
   mist::InitSgaEncoder(env, exports);
   return exports;
 }

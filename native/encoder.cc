@@ -1,5 +1,6 @@
 #include "encoder.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/CPUAllocator.h>
 
 #include <algorithm>
@@ -714,7 +715,11 @@ std::vector<char> SaveCheckpoint(SgaNet& net) {
   return torch::pickle_save(c10::IValue(root));
 }
 
-void SetTrainMode(SgaNet& net, bool training, bool batchNormStatsFrozen) {
+// ---- The model -----------------------------------------------------------------------------
+
+// Train or eval mode; with `batchNormStatsFrozen`, the backbone's BatchNorm stays in eval mode
+// (running statistics frozen) while the rest trains.
+static void SetTrainMode(SgaNet& net, bool training, bool batchNormStatsFrozen) {
   net->train(training);
   if (training && batchNormStatsFrozen) {
     for (auto& m : net->backbone->modules()) {
@@ -723,20 +728,148 @@ void SetTrainMode(SgaNet& net, bool training, bool batchNormStatsFrozen) {
   }
 }
 
-ParameterGroups GroupParameters(SgaNet& net) {
-  ParameterGroups g;
+ParameterSummary SummariseParameters(SgaNet& net) {
+  ParameterSummary g;
   for (const auto& p : net->named_parameters(/*recurse=*/true)) {
-    if (!p.value().requires_grad()) {
-      g.frozenNames.push_back(p.key());
-    } else if (p.value().dim() > 1) {
-      g.decayNames.push_back(p.key());
-      g.decay.push_back(p.value());
+    const auto& t = p.value();
+    if (!t.requires_grad()) {
+      g.frozen.push_back(p.key());
+      g.frozenCount += t.numel();
+    } else if (t.dim() > 1) {
+      g.decay.push_back(p.key());
+      g.decayCount += t.numel();
     } else {
-      g.noDecayNames.push_back(p.key());
-      g.noDecay.push_back(p.value());
+      g.noDecay.push_back(p.key());
+      g.noDecayCount += t.numel();
     }
   }
   return g;
+}
+
+// PyTorch's default initialisation (kaiming_uniform with a = sqrt(5): U(+-1/sqrt(fan_in)) for
+// weights and biases), drawn from the model's own generator so that a seed fixes it.
+static void InitWeights(SgaNet& net, at::Generator& gen) {
+  torch::NoGradGuard no_grad;
+  for (auto& m : net->modules(/*include_self=*/false)) {
+    torch::Tensor w, b;
+    if (auto* c = m->as<torch::nn::Conv3d>()) {
+      w = c->weight;
+      b = c->bias;
+    } else if (auto* l = m->as<torch::nn::Linear>()) {
+      w = l->weight;
+      b = l->bias;
+    } else {
+      continue;
+    }
+    const double bound = 1.0 / std::sqrt(static_cast<double>(w[0].numel()));
+    w.copy_(torch::empty(w.sizes(), torch::kFloat32).uniform_(-bound, bound, gen));
+    if (b.defined()) b.copy_(torch::empty(b.sizes(), torch::kFloat32).uniform_(-bound, bound, gen));
+  }
+}
+
+static int64_t CountParameters(torch::nn::Module& m) {
+  int64_t n = 0;
+  for (auto& p : m.parameters()) n += p.numel();
+  return n;
+}
+
+// The widest layer (I3D's 1024 channels, the 2K detectors) must stay below this: beyond it one
+// convolution's weights alone are tens of GiB. Checked before anything is allocated.
+constexpr double kMaxChannels = 1 << 16;
+
+static const EncoderConfig& CheckSizes(const EncoderConfig& c) {
+  Check(c.width > 0 && c.width * 1024 <= kMaxChannels && c.expandK > 0 && 2.0 * c.expandK <= kMaxChannels,
+        code::kMemory, "an encoder of width " + c10::str(c.width) + " and expandK " + c10::str(c.expandK) +
+                           " would have layers of more than 2^16 channels");
+  return c;
+}
+
+SgaEncoderModel::SgaEncoderModel(const EncoderConfig& c)
+    : config(CheckSizes(c)), net(SgaNet(c)), rng_(at::detail::createCPUGenerator(c.seed)) {
+  InitWeights(net, rng_);
+  net->to(c.device);
+  net->eval();
+  // ERR_MIST_SHAPE for an input too small for the backbone; whether the heads fit is checked
+  // by each forward (taps take any size the backbone takes).
+  facts.shapes = ShapesAt(net, c.inputSize);
+  facts.total = CountParameters(*net);
+  facts.backbone = CountParameters(*net->backbone);
+  facts.sgaBranch = CountParameters(*net->Conv_Atten);
+  facts.head = CountParameters(*net->Regressor);
+  for (auto& p : net->parameters()) facts.sizeBytes += p.numel() * 4;
+  for (auto& b : net->buffers()) facts.sizeBytes += b.numel() * b.element_size();
+  summary_ = SummariseParameters(net);
+}
+
+// The one place that picks the path of a computation: train mode runs the modules with batch
+// statistics and dropout (no autograd); eval mode the folded copy (inference mode) or, with
+// fold off, the modules. f(plan, gen) runs it: plan is null on the module path, gen null in eval.
+template <typename F>
+auto SgaEncoderModel::InMode(bool train, F&& f) {
+  if (train) {
+    torch::NoGradGuard no_grad;
+    SetTrainMode(net, true, batchNormStatsFrozen_);
+    plan_.reset();  // running statistics move
+    return f(static_cast<const InferencePlan*>(nullptr), &rng_);
+  }
+  c10::InferenceMode guard;
+  if (config.fold) {
+    if (!plan_) plan_ = std::make_unique<InferencePlan>(net, config.onednn);
+    return f(static_cast<const InferencePlan*>(plan_.get()), static_cast<at::Generator*>(nullptr));
+  }
+  SetTrainMode(net, false, false);
+  return f(static_cast<const InferencePlan*>(nullptr), static_cast<at::Generator*>(nullptr));
+}
+
+SgaOutput SgaEncoderModel::Forward(const torch::Tensor& x, bool train) {
+  return InMode(train, [&](const InferencePlan* plan, at::Generator* gen) {
+    auto in = x.to(config.device);
+    return plan ? plan->forward(in) : net->forward(in, gen);
+  });
+}
+
+std::array<torch::Tensor, 2> SgaEncoderModel::Taps(const torch::Tensor& x, bool train) {
+  return InMode(train, [&](const InferencePlan* plan, at::Generator*) {
+    auto in = x.to(config.device);
+    return plan ? plan->taps(in) : net->taps(in);
+  });
+}
+
+LoadReport SgaEncoderModel::Load(const std::string& path) {
+  auto r = LoadStateDict(net, path);
+  plan_.reset();
+  return r;
+}
+
+int64_t SgaEncoderModel::Freeze(const std::set<std::string>& blocks, bool batchNormAffine, bool batchNormStats) {
+  batchNormStatsFrozen_ = batchNormStats;
+  int64_t frozen = 0;
+  for (auto& p : net->named_parameters()) {
+    const std::string& k = p.key();
+    bool freeze = false;
+    if (k.rfind("backbone.", 0) == 0) {
+      const std::string block = k.substr(9, k.find('.', 9) - 9);
+      freeze = blocks.count(block) > 0 || (batchNormAffine && k.find(".batch3d.") != std::string::npos);
+    }
+    p.value().set_requires_grad(!freeze);
+    if (freeze) frozen += p.value().numel();
+  }
+  auto summary = SummariseParameters(net);
+  std::lock_guard<std::mutex> lock(summaryMutex_);
+  summary_ = std::move(summary);
+  return frozen;
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> SgaEncoderModel::StateDict() {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (auto& p : net->named_parameters()) out.emplace_back(p.key(), p.value().detach().to(torch::kCPU).clone());
+  for (auto& b : net->named_buffers()) out.emplace_back(b.key(), b.value().detach().to(torch::kCPU, torch::kFloat32).clone());
+  return out;
+}
+
+ParameterSummary SgaEncoderModel::Summary() const {
+  std::lock_guard<std::mutex> lock(summaryMutex_);
+  return summary_;
 }
 
 }  // namespace mist

@@ -5,15 +5,18 @@
 //   Conv_Atten.*  the SGA branch, Regressor.1 the main head's Linear(D, 2).
 // Two ways to run a model: the modules themselves (training, BatchNorm batch statistics,
 // autograd) and, for evaluation, an InferencePlan (below): a folded copy that runs in oneDNN's
-// blocked layout with prepacked weights.
+// blocked layout with prepacked weights. The model alone: no N-API here (its JS class is
+// encoder_binding.cc).
 #pragma once
-#include <napi.h>
 #include <torch/torch.h>
 
 #include <array>
+#include <atomic>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mist {
@@ -102,12 +105,17 @@ struct SgaOutput {
   torch::Tensor feature;       // [N, D]: GAP(M*), the clip feature for extraction
 };
 
+// SgaEncoderOptions of lib/models/encoder.ts, by the same names; zod gave every value.
 struct EncoderConfig {
   BackboneKind backbone = BackboneKind::kI3d;
-  double width = 1.0;
-  int64_t expandK = 8;
-  double dropout = 0.8;
-  Triple inputSize{16, 224, 224};
+  double width = 0;
+  int64_t expandK = 0;
+  double dropout = 0;
+  Triple inputSize{};
+  torch::Device device{torch::kCPU};
+  uint64_t seed = 0;
+  bool fold = false;    // evaluate through the folded copy (InferencePlan)
+  bool onednn = false;  // the folded copy runs in oneDNN's blocked layout (CPU)
 };
 
 std::string BackboneName(BackboneKind kind);
@@ -218,19 +226,63 @@ bool ReadCheckpointConfig(const std::string& path, EncoderConfig* config);
 // PyTorch-readable zip: {model: state dict, mist: {kind, backbone, width, expandK, dropout}}.
 std::vector<char> SaveCheckpoint(SgaNet& net);
 
-// Train or eval mode; with `batchNormStatsFrozen`, the backbone's BatchNorm stays in eval mode
-// (running statistics frozen) while the rest trains.
-void SetTrainMode(SgaNet& net, bool training, bool batchNormStatsFrozen);
-
 // Weight decay groups (spec: decay on weights only): conv / linear weights vs biases and
 // BatchNorm parameters; parameters that do not require grad are in neither.
-struct ParameterGroups {
-  std::vector<std::string> decayNames, noDecayNames, frozenNames;
-  std::vector<torch::Tensor> decay, noDecay;
+struct ParameterSummary {
+  std::vector<std::string> decay, noDecay, frozen;
+  int64_t decayCount = 0, noDecayCount = 0, frozenCount = 0;
 };
-ParameterGroups GroupParameters(SgaNet& net);
+ParameterSummary SummariseParameters(SgaNet& net);
 
-// JS class SgaEncoder and encoderCheckpointConfig() (native/encoder_binding.cc).
-void InitSgaEncoder(Napi::Env env, Napi::Object exports);
+// What never changes after construction: parameter counts by part, size, tap shapes.
+struct EncoderFacts {
+  int64_t total = 0, backbone = 0, sgaBranch = 0, head = 0;
+  int64_t sizeBytes = 0;  // parameters and buffers
+  TapShapes shapes;       // at config.inputSize
+};
+
+// One SGA encoder. Readable on any thread at any time: config, facts, net's structure (module
+// tree, parameter names and shapes: CountMacs, ShapesAt), `training` (atomic) and Summary()
+// (its own small lock, held only to copy). Every other member is a computation the caller
+// serialises (the binding's model lock).
+class SgaEncoderModel {
+ public:
+  // Sync, any thread: PyTorch's default initialisation drawn from config.seed, eval mode.
+  // Throws ERR_MIST_SHAPE (input too small for the backbone), ERR_MIST_MEMORY (too wide).
+  explicit SgaEncoderModel(const EncoderConfig& config);
+
+  const EncoderConfig config;
+  SgaNet net;
+  EncoderFacts facts;
+  std::atomic<bool> training{false};  // the mode of the next computation
+
+  // Sync, model lock held: both heads' logits, the attention map and the feature of clips
+  // [n, 3, T, H, W]. Eval mode: the folded copy (built on first use) in inference mode, or the
+  // modules when config.fold is off; train mode: the modules, batch statistics, dropout, no
+  // autograd. Throws ERR_MIST_SHAPE when the attention map does not fit the main map.
+  SgaOutput Forward(const torch::Tensor& x, bool train);
+  // Sync, model lock held: the two backbone maps, dense [n, C, T, H, W], on the same paths.
+  std::array<torch::Tensor, 2> Taps(const torch::Tensor& x, bool train);
+  // Sync, model lock held: LoadStateDict(net, path) (its report, its errors); the folded copy
+  // is rebuilt on next use.
+  LoadReport Load(const std::string& path);
+  // Sync, model lock held: freezes backbone `blocks` (the others train again); batchNormAffine:
+  // every backbone BatchNorm weight and bias too; batchNormStats: BatchNorm stays in eval mode
+  // while training. Publishes the new Summary(); returns the frozen parameter count.
+  int64_t Freeze(const std::set<std::string>& blocks, bool batchNormAffine, bool batchNormStats);
+  // Sync, model lock held: CPU float32 copies of every parameter and buffer by PyTorch name.
+  std::vector<std::pair<std::string, torch::Tensor>> StateDict();
+  // Sync, any thread, no model lock: a copy of the current parameter groups.
+  ParameterSummary Summary() const;
+
+ private:
+  template <typename F>
+  auto InMode(bool train, F&& f);
+  at::Generator rng_;
+  bool batchNormStatsFrozen_ = false;
+  std::unique_ptr<InferencePlan> plan_;  // dropped whenever weights or statistics change
+  mutable std::mutex summaryMutex_;      // guards summary_ only; never held while computing
+  ParameterSummary summary_;
+};
 
 }  // namespace mist

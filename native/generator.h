@@ -1,13 +1,19 @@
 // The stage-1 pseudo-label generator: Linear(D,512) -> ReLU -> Dropout -> Linear(512,32) ->
-// Dropout -> Linear(32,1) -> Sigmoid, trained with the MIL ranking loss and Adagrad.
+// Dropout -> Linear(32,1) -> Sigmoid, trained with the MIL ranking loss and Adagrad. The model
+// alone: no N-API here (its JS class is generator_binding.cc).
 #pragma once
-#include <napi.h>
 #include <torch/torch.h>
 
+#include <array>
+#include <atomic>
 #include <memory>
-#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace mist {
+
+struct MilLossOptions;
 
 // Where dropout masks come from: a key fixed by the seed and a running count of draws.
 struct DropoutStream {
@@ -16,7 +22,7 @@ struct DropoutStream {
 };
 
 struct GeneratorNetImpl : torch::nn::Module {
-  GeneratorNetImpl(int64_t dim, int64_t hidden1, int64_t hidden2, double dropout);
+  GeneratorNetImpl(int64_t featureDim, const std::array<int64_t, 2>& hidden, double dropout);
   // `drop` draws the dropout masks (train mode only; null in eval) so a seed fixes a whole run.
   torch::Tensor forward(const torch::Tensor& x, DropoutStream* drop);
   torch::nn::Linear fc1{nullptr}, fc2{nullptr}, fc3{nullptr};
@@ -24,39 +30,55 @@ struct GeneratorNetImpl : torch::nn::Module {
 };
 TORCH_MODULE(GeneratorNet);
 
+// GeneratorOptions of lib/models/generator.ts, by the same names; zod gave every value.
 struct GeneratorConfig {
-  int64_t dim = 0, hidden1 = 512, hidden2 = 32;
-  double dropout = 0.6, lr = 0.01, weightDecay = 0.001, clip = 10.0;
+  int64_t featureDim = 0;
+  std::array<int64_t, 2> hidden{};
+  double dropout = 0, lr = 0, weightDecay = 0, gradClip = 0;
   uint64_t seed = 0;
-};
-
-struct GeneratorState {
-  std::mutex mutex;  // one computation at a time per model; calls from JS may overlap
-  GeneratorConfig config;
   torch::Device device{torch::kCPU};
-  GeneratorNet net{nullptr};
-  std::unique_ptr<torch::optim::Adagrad> optimizer;
-  at::Generator rng;  // weight initialisation
-  DropoutStream drop;
-  int64_t steps = 0;
+  std::string checkpoint;  // when set, featureDim and hidden are the file's
 };
 
-// class Generator: new Generator(options) (sync; options.checkpoint loads a saved model);
-// forward(x, rows) and trainStep(features, options) and save(path) are async; dispose().
-class Generator : public Napi::ObjectWrap<Generator> {
+struct TrainStepResult {
+  double loss = 0, rank = 0, sparsity = 0, smoothness = 0, gradNorm = 0;
+  int64_t step = 0;
+};
+
+// One generator. config(), parameterCount() and steps() may be read on any thread at any time
+// (immutable after construction, or atomic); every other member is a computation the caller
+// serialises (the binding's model lock).
+class GeneratorModel {
  public:
-  static void Init(Napi::Env env, Napi::Object exports);
-  explicit Generator(const Napi::CallbackInfo& info);
+  // Sync, any thread: Kaiming-normal weights from the seed, or config.checkpoint's weights (ours
+  // or a PyTorch state_dict(), possibly under "model" / "state_dict", possibly "module."-prefixed).
+  // Throws ERR_MIST_IO / ERR_MIST_WEIGHTS (checkpoint), ERR_MIST_SHAPE / ERR_MIST_MEMORY (sizes),
+  // ERR_MIST_DEVICE.
+  explicit GeneratorModel(const GeneratorConfig& config);
+
+  const GeneratorConfig& config() const { return config_; }
+  int64_t parameterCount() const { return parameterCount_; }
+  int64_t steps() const { return steps_.load(); }
+
+  // Sync, model lock held: CPU scores [rows] of x [rows, featureDim], in inference mode;
+  // dropout drawn from the seed's stream in train mode.
+  torch::Tensor Forward(const torch::Tensor& x, bool train);
+  // Sync, model lock held: one Adagrad step on the MIL ranking loss of x [(normal + anomalous)
+  // * clips, featureDim], gradient norm clipped to gradClip. Throws ERR_MIST_SHAPE.
+  TrainStepResult TrainStep(const torch::Tensor& x, const MilLossOptions& o);
+  // Sync, model lock held: {fc1.weight, ..., steps, mist: config JSON} in PyTorch's zip format
+  // (torch.load() reads it).
+  std::vector<char> Checkpoint();
+  // Sync, model lock held: CPU copies of the weights by PyTorch name.
+  std::vector<std::pair<std::string, torch::Tensor>> Parameters();
 
  private:
-  std::shared_ptr<GeneratorState> Get() const;
-  Napi::Value Forward(const Napi::CallbackInfo& info);
-  Napi::Value TrainStep(const Napi::CallbackInfo& info);
-  Napi::Value Save(const Napi::CallbackInfo& info);
-  Napi::Value Describe(const Napi::CallbackInfo& info);
-  Napi::Value Parameters(const Napi::CallbackInfo& info);
-  Napi::Value Dispose(const Napi::CallbackInfo& info);
-  std::shared_ptr<GeneratorState> state_;
+  GeneratorConfig config_;
+  int64_t parameterCount_ = 0;
+  std::atomic<int64_t> steps_{0};
+  GeneratorNet net_{nullptr};
+  std::unique_ptr<torch::optim::Adagrad> optimizer_;
+  DropoutStream drop_;
 };
 
 }  // namespace mist

@@ -5,7 +5,7 @@
 namespace mist {
 
 static torch::Tensor BagScores(const torch::Tensor& y, const MilLossOptions& o) {
-  if (o.paper) return y.view({y.size(0), o.subBags, o.clips / o.subBags}).mean(2).amax(1);
+  if (o.lossVariant == LossVariant::kSubBag) return y.view({y.size(0), o.L, o.clips / o.L}).mean(2).amax(1);
   return std::get<0>(y.topk(o.k, 1)).mean(1);
 }
 
@@ -27,18 +27,20 @@ MilLossTerms MilRankingLoss(const torch::Tensor& scores, const MilLossOptions& o
 
 MilLossOptions ReadMilLossOptions(const Napi::Object& obj) {
   MilLossOptions o;
-  o.normal = GetInt(obj, "normal", 1, 1 << 20);
-  o.anomalous = GetInt(obj, "anomalous", 1, 1 << 20);
-  o.clips = GetInt(obj, "clips", 1, 1 << 24);
-  const std::string variant = GetString(obj, "variant", "topk");
-  Check(variant == "topk" || variant == "subbag", code::kArg, "variant must be 'topk' or 'subbag'");
-  o.paper = variant == "subbag";
-  o.k = GetInt(obj, "k", 1, o.clips, 1);
-  o.subBags = GetInt(obj, "subBags", 1, o.clips, 1);
-  Check(!o.paper || o.clips % o.subBags == 0, code::kArg,
-        "clips (" + std::to_string(o.clips) + ") must be a multiple of subBags (" + std::to_string(o.subBags) + ")");
-  o.lambdaSparsity = GetNumber(obj, "lambdaSparsity", 0.0);
-  o.lambdaSmoothness = GetNumber(obj, "lambdaSmoothness", 0.0);
+  o.normal = GetInt(obj, "normal");
+  o.anomalous = GetInt(obj, "anomalous");
+  o.clips = GetInt(obj, "clips");
+  // Row counts and the row length size the score tensor: they must be positive.
+  Check(o.normal > 0 && o.anomalous > 0 && o.clips > 0, code::kShape, "normal, anomalous and clips must be positive");
+  const std::string variant = GetString(obj, "lossVariant");
+  Check(variant == "topk" || variant == "subbag", code::kArg, "lossVariant must be 'topk' or 'subbag'");
+  o.lossVariant = variant == "subbag" ? LossVariant::kSubBag : LossVariant::kTopK;
+  o.k = GetInt(obj, "k");
+  o.L = GetInt(obj, "L");
+  // k and L size tensors too (and L divides: 0 would crash the process, not raise).
+  Check(o.k > 0 && o.L > 0, code::kShape, "k and L must be positive");
+  o.lambdaSparsity = GetNumber(obj, "lambdaSparsity");
+  o.lambdaSmoothness = GetNumber(obj, "lambdaSmoothness");
   return o;
 }
 

@@ -1,6 +1,7 @@
 #include "tensor_io.h"
 
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -24,7 +25,7 @@ static Napi::Float32Array AsFloat32(const Napi::Value& v, const std::vector<int6
   int64_t n = 1;
   for (auto d : shape) {
     Check(d >= 0, code::kShape, what + ": negative dimension in " + ShapeString(shape));
-    n *= d;
+    Check(!__builtin_mul_overflow(n, d, &n), code::kShape, what + ": shape " + ShapeString(shape) + " overflows");
   }
   Check(static_cast<int64_t>(arr.ElementLength()) == n, code::kShape,
         what + " has " + std::to_string(arr.ElementLength()) + " values; shape " + ShapeString(shape) + " needs " +
@@ -87,37 +88,59 @@ std::string DeviceName(const torch::Device& d) {
   return d.is_cuda() ? "cuda:" + std::to_string(d.has_index() ? d.index() : 0) : "cpu";
 }
 
-int64_t GetInt(const Napi::Object& o, const char* key, int64_t min, int64_t max) {
-  auto v = o.Get(key);
-  Check(v.IsNumber(), code::kArg, std::string(key) + " must be a number");
-  double d = v.As<Napi::Number>().DoubleValue();
-  Check(d == static_cast<double>(static_cast<int64_t>(d)), code::kArg, std::string(key) + " must be an integer");
-  auto i = static_cast<int64_t>(d);
-  Check(i >= min && i <= max, code::kArg,
-        std::string(key) + " must be in [" + std::to_string(min) + ", " + std::to_string(max) + "], got " +
-            std::to_string(i));
-  return i;
+int64_t ToInt(const Napi::Value& v, const std::string& what) {
+  Check(v.IsNumber(), code::kArg, what + " must be a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  // |d| <= 2^53: exact in a double, and no undefined behaviour in the cast.
+  Check(std::fabs(d) <= 9007199254740992.0 && d == std::floor(d), code::kArg, what + " must be an integer");
+  return static_cast<int64_t>(d);
 }
 
-int64_t GetInt(const Napi::Object& o, const char* key, int64_t min, int64_t max, int64_t fallback) {
-  auto v = o.Get(key);
-  if (v.IsUndefined()) return fallback;
-  return GetInt(o, key, min, max);
-}
+int64_t GetInt(const Napi::Object& o, const char* key) { return ToInt(o.Get(key), key); }
 
-double GetNumber(const Napi::Object& o, const char* key, double fallback) {
+double GetNumber(const Napi::Object& o, const char* key) {
   auto v = o.Get(key);
-  if (v.IsUndefined()) return fallback;
   Check(v.IsNumber(), code::kArg, std::string(key) + " must be a number");
   return v.As<Napi::Number>().DoubleValue();
 }
 
-std::string GetString(const Napi::Object& o, const char* key, const std::string& fallback) {
+bool GetBool(const Napi::Object& o, const char* key) {
   auto v = o.Get(key);
-  if (v.IsUndefined()) return fallback;
+  Check(v.IsBoolean(), code::kArg, std::string(key) + " must be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+std::string GetString(const Napi::Object& o, const char* key) {
+  auto v = o.Get(key);
   Check(v.IsString(), code::kArg, std::string(key) + " must be a string");
   return v.As<Napi::String>().Utf8Value();
 }
+
+static Napi::Array GetArray(const Napi::Object& o, const char* key) {
+  auto v = o.Get(key);
+  Check(v.IsArray(), code::kArg, std::string(key) + " must be an array");
+  return v.As<Napi::Array>();
+}
+
+std::vector<int64_t> GetInts(const Napi::Object& o, const char* key, size_t n) {
+  auto a = GetArray(o, key);
+  Check(a.Length() == n, code::kArg, std::string(key) + " must hold " + std::to_string(n) + " integers");
+  std::vector<int64_t> out(n);
+  for (uint32_t i = 0; i < n; ++i) out[i] = ToInt(a.Get(i), key);
+  return out;
+}
+
+std::vector<std::string> GetStrings(const Napi::Object& o, const char* key) {
+  auto a = GetArray(o, key);
+  std::vector<std::string> out;
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    Check(a.Get(i).IsString(), code::kArg, std::string(key) + " must hold strings");
+    out.push_back(a.Get(i).As<Napi::String>().Utf8Value());
+  }
+  return out;
+}
+
+Pinned Pin(const Napi::Value& v) { return std::make_shared<Napi::Reference<Napi::Value>>(Napi::Persistent(v)); }
 
 void WriteAtomically(const std::string& path, const std::vector<char>& bytes) {
   // Write beside, then rename: a crash mid-write never leaves a truncated checkpoint.

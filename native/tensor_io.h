@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,11 +29,21 @@ Napi::Float32Array ToFloat32Array(Napi::Env env, torch::Tensor t);
 torch::Device ParseDevice(const std::string& spec);
 std::string DeviceName(const torch::Device& d);
 
-// Reads a required integer property; ERR_MIST_ARG when missing or out of range.
-int64_t GetInt(const Napi::Object& o, const char* key, int64_t min, int64_t max);
-int64_t GetInt(const Napi::Object& o, const char* key, int64_t min, int64_t max, int64_t fallback);
-double GetNumber(const Napi::Object& o, const char* key, double fallback);
-std::string GetString(const Napi::Object& o, const char* key, const std::string& fallback);
+// Required properties of an options object (TypeScript has validated it and applied every
+// default): a missing or mistyped field is a programming error, ERR_MIST_ARG. No ranges here:
+// callers check only what protects memory (shapes, sizes that would overflow).
+int64_t ToInt(const Napi::Value& v, const std::string& what);  // an exact integer
+int64_t GetInt(const Napi::Object& o, const char* key);
+double GetNumber(const Napi::Object& o, const char* key);
+bool GetBool(const Napi::Object& o, const char* key);
+std::string GetString(const Napi::Object& o, const char* key);
+std::vector<int64_t> GetInts(const Napi::Object& o, const char* key, size_t n);
+std::vector<std::string> GetStrings(const Napi::Object& o, const char* key);
+
+// Holds a JS value alive (a Float32Array that a tensor views) until the last copy is released;
+// release it on the JS thread (capture it in a PromiseWorker's resolve, never in its exec).
+using Pinned = std::shared_ptr<Napi::Reference<Napi::Value>>;
+Pinned Pin(const Napi::Value& v);
 
 // Sync: writes `bytes` beside `path`, then renames, so a crash never leaves a truncated file.
 // Throws ERR_MIST_IO.

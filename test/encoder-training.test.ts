@@ -17,13 +17,13 @@ const I3D_BLOCKS = ['conv3d_1a_7x7', 'conv3d_2b_1x1', 'conv3d_2c_3x3', 'mixed_3b
 
 const eq = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => v === b[i]);
 
-test('blocks are the MIST names; weight decay on conv / linear weights only', () => {
+test('blocks are the MIST names; weight decay on conv / linear weights only', async () => {
   const e = SgaEncoder.create(tiny);
   assert.equal([...e.blocks], I3D_BLOCKS);
   assert.equal([...SgaEncoder.create({ ...tiny, backbone: 'c3d', width: 1 / 32 }).blocks],
     ['conv1a', 'conv2a', 'conv3a', 'conv3b', 'conv4a', 'conv4b', 'conv5a', 'conv5b']);
   const g = e.parameterGroups();
-  const sd = e.stateDict();
+  const sd = await e.stateDict();
   const params = Object.keys(sd).filter((k) => !/running_|num_batches/.test(k));
   assert.equal([...g.decay, ...g.noDecay].sort(), params.sort());
   assert.ok(g.decay.every((k) => k.endsWith('.weight') && !k.includes('batch3d')));
@@ -37,10 +37,10 @@ test('blocks are the MIST names; weight decay on conv / linear weights only', ()
   e.dispose();
 });
 
-test('freezing blocks and BatchNorm affine parameters', () => {
+test('freezing blocks and BatchNorm affine parameters', async () => {
   const e = SgaEncoder.create(tiny);
   const total = e.parameterCount().total;
-  const n = e.freeze({ blocks: ['conv3d_1a_7x7', 'mixed_4f'] });
+  const n = await e.freeze({ blocks: ['conv3d_1a_7x7', 'mixed_4f'] });
   let g = e.parameterGroups();
   assert.ok(g.frozen.length > 0);
   assert.ok(g.frozen.every((k) => k.startsWith('backbone.conv3d_1a_7x7.') || k.startsWith('backbone.mixed_4f.')));
@@ -48,14 +48,14 @@ test('freezing blocks and BatchNorm affine parameters', () => {
   assert.is(g.frozenCount, n);
   assert.is(e.parameterCount().trainable, total - n);
   // The whole backbone (the first 30 epochs of the presets), BatchNorm affine frozen too.
-  const all = e.freeze({ blocks: 'all', batchNormAffine: true });
+  const all = await e.freeze({ blocks: 'all', batchNormAffine: true });
   assert.is(all, e.parameterCount().backbone);
   // Unfreezing the backbone but keeping BatchNorm affine frozen (SHT I3D after the warm-up).
-  e.freeze({ blocks: 'none', batchNormAffine: true });
+  await e.freeze({ blocks: 'none', batchNormAffine: true });
   g = e.parameterGroups();
   assert.ok(g.frozen.length > 0 && g.frozen.every((k) => /\.batch3d\.(weight|bias)$/.test(k)));
   assert.ok(g.decay.includes('backbone.conv3d_1a_7x7.conv3d.weight'));
-  e.freeze({});
+  await e.freeze({});
   assert.is(e.parameterGroups().frozen.length, 0);
   e.dispose();
 });
@@ -63,12 +63,12 @@ test('freezing blocks and BatchNorm affine parameters', () => {
 test('train mode: batch statistics update the running ones, affine parameters stay; eval sees them', async () => {
   const e = SgaEncoder.create(tiny);
   await e.loadStateDict(FILE);
-  e.freeze({ blocks: 'all', batchNormAffine: true });
+  await e.freeze({ blocks: 'all', batchNormAffine: true });
   const evalBefore = await e.forward(input);
-  const before = e.stateDict();
+  const before = await e.stateDict();
   e.setTraining(true);
   await e.forward(input);
-  const after = e.stateDict();
+  const after = await e.stateDict();
   const rm = 'backbone.mixed_4f.branch_0.batch3d.running_mean';
   assert.not.ok(eq(before[rm]!, after[rm]!), 'running mean moved');
   assert.is(after['backbone.mixed_4f.branch_0.batch3d.num_batches_tracked']![0], 1);
@@ -92,11 +92,11 @@ test('train mode: batch statistics update the running ones, affine parameters st
   }
   assert.ok(diff / scale < 1e-4, `folded copy vs modules after the update: ${diff / scale}`);
   // Frozen statistics: BatchNorm stays in eval mode while the model trains.
-  e.freeze({ blocks: 'all', batchNormAffine: true, batchNormStats: true });
+  await e.freeze({ blocks: 'all', batchNormAffine: true, batchNormStats: true });
   e.setTraining(true);
-  const s0 = e.stateDict();
+  const s0 = await e.stateDict();
   await e.forward(input);
-  assert.ok(eq(s0[rm]!, e.stateDict()[rm]!), 'running mean frozen');
+  assert.ok(eq(s0[rm]!, (await e.stateDict())[rm]!), 'running mean frozen');
   for (const x of [e, ref]) x.dispose();
 });
 

@@ -20,7 +20,7 @@ function same(a: Record<string, Float32Array>, b: Record<string, Float32Array>):
 test('bad files give coded errors, name the problem, and load nothing', async () => {
   const { dir, cleanup } = tempDir();
   const e = SgaEncoder.create(tiny);
-  const before = e.stateDict();
+  const before = await e.stateDict();
   try {
     await expectCode(() => e.loadStateDict(join(dir, 'missing.pt')), 'ERR_MIST_IO');
     const garbage = join(dir, 'garbage.pt');
@@ -55,12 +55,12 @@ test('bad files give coded errors, name the problem, and load nothing', async ()
     assert.match(m.message, /no tensor of a i3d backbone/);
     // The right architecture at another width: the first mismatched shape is named, nothing loads.
     const wide = SgaEncoder.create({ ...tiny, width: 1 / 8 });
-    const wideBefore = wide.stateDict();
+    const wideBefore = await wide.stateDict();
     const s = await expectCode(() => wide.loadStateDict(join(DIR, 'i3d_tiny.pt')), 'ERR_MIST_WEIGHTS');
     assert.match(s.message, /has shape \[.*\], the i3d encoder \(width 0\.125\) expects \[/);
-    assert.ok(same(wide.stateDict(), wideBefore), 'a failed load changes nothing');
+    assert.ok(same(await wide.stateDict(), wideBefore), 'a failed load changes nothing');
     wide.dispose();
-    assert.ok(same(e.stateDict(), before), 'failed loads changed nothing');
+    assert.ok(same(await e.stateDict(), before), 'failed loads changed nothing');
     // The model still works after all that.
     assert.is((await e.forward(input, 2)).score.length, 2);
   } finally {
@@ -78,7 +78,7 @@ test("the I3D port's layout loads the same from PyTorch's legacy (pre-1.6) forma
   const rb = await b.loadStateDict(join(DIR, 'i3d_port_tiny_legacy.pt'));
   assert.equal(rb, ra);
   assert.ok(rb.loaded > 0);
-  assert.ok(same(b.stateDict(), a.stateDict()));
+  assert.ok(same(await b.stateDict(), await a.stateDict()));
   a.dispose();
   b.dispose();
 });
@@ -93,7 +93,7 @@ test('save() writes a checkpoint that load() rebuilds with identical outputs', a
     const f = await SgaEncoder.load(p, { inputSize: [16, 32, 32], device: 'cpu' });
     assert.is(f.describe().width, 1 / 24);
     assert.is(f.backbone, 'i3d');
-    assert.ok(same(f.stateDict(), e.stateDict()));
+    assert.ok(same(await f.stateDict(), await e.stateDict()));
     const a = await e.forward(input), b = await f.forward(input);
     assert.equal(Array.from(b.score), Array.from(a.score));
     assert.equal(Array.from(b.feature), Array.from(a.feature));

@@ -98,16 +98,16 @@ test('generator forward equals the MLP formula on its own weights', async () => 
   const g = MilGenerator.create({ featureDim: dim, seed: 3, device: 'cpu' });
   const x = Float32Array.from({ length: rows * dim }, (_, i) => Math.sin(i * 0.37));
   const y = await g.forward(x);
-  const ref = reference(g.parameters(), x, rows, dim);
+  const ref = reference(await g.parameters(), x, rows, dim);
   assert.is(y.length, rows);
   for (let i = 0; i < rows; i++) assert.ok(Math.abs(y[i]! - ref[i]!) < 1e-5, `row ${i}: ${y[i]} vs ${ref[i]}`);
   g.dispose();
 });
 
-test('Kaiming-normal init, zero biases, seeded', () => {
-  const a = MilGenerator.create({ featureDim: 1024, seed: 7, device: 'cpu' }).parameters();
-  const b = MilGenerator.create({ featureDim: 1024, seed: 7, device: 'cpu' }).parameters();
-  const c = MilGenerator.create({ featureDim: 1024, seed: 8, device: 'cpu' }).parameters();
+test('Kaiming-normal init, zero biases, seeded', async () => {
+  const a = await MilGenerator.create({ featureDim: 1024, seed: 7, device: 'cpu' }).parameters();
+  const b = await MilGenerator.create({ featureDim: 1024, seed: 7, device: 'cpu' }).parameters();
+  const c = await MilGenerator.create({ featureDim: 1024, seed: 8, device: 'cpu' }).parameters();
   const w = a['fc1.weight']!;
   let s2 = 0;
   for (const v of w) s2 += v * v;
@@ -153,7 +153,7 @@ test('save/load round trip gives the same scores', async () => {
     const x = Float32Array.from({ length: 5 * 16 }, (_, i) => Math.cos(i));
     const p = join(dir, 'gen.pt');
     await g.save(p);
-    const h = MilGenerator.load(p, { device: 'cpu' });
+    const h = await MilGenerator.load(p, { device: 'cpu' });
     assert.equal(Array.from(await h.forward(x)), Array.from(await g.forward(x)));
     assert.is(h.featureDim, 16);
   } finally {

@@ -14,7 +14,7 @@ const ref = JSON.parse(readFileSync(`${ROOT}/test/reference/generator/reference.
 };
 
 test('a PyTorch-saved generator loads and scores as PyTorch did', async () => {
-  const g = MilGenerator.load(`${ROOT}/test/reference/generator/generator_torch.pt`, { device: 'cpu' });
+  const g = await MilGenerator.load(`${ROOT}/test/reference/generator/generator_torch.pt`, { device: 'cpu' });
   assert.is(g.featureDim, ref.dim);
   const y = await g.forward(Float32Array.from(ref.x), ref.y.length, ref.dim);
   ref.y.forEach((want, i) => assert.ok(Math.abs(y[i]! - want) <= 1e-5 * Math.max(1, Math.abs(want)), `row ${i}: ${y[i]} vs ${want}`));

@@ -59,7 +59,7 @@ test('the best checkpoint is written and loads', async () => {
       test: { videos: heldOut, groundTruth: syntheticGroundTruth(heldOut) },
     });
     assert.ok(existsSync(checkpoint));
-    const m = MilGenerator.load(checkpoint, { device: 'cpu' });
+    const m = await MilGenerator.load(checkpoint, { device: 'cpu' });
     const x = heldOut[0]!.features.data;
     assert.equal(Array.from(await m.forward(x, undefined, dim)), Array.from(await r.model.forward(x, undefined, dim)));
   } finally {

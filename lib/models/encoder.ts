@@ -6,23 +6,23 @@ import { z } from 'zod';
 
 import { DeviceSchema, resolveDevice } from '../device.js';
 import { ErrorCode, MistError } from '../errors.js';
-import {
-  native,
-  type NativeInputSize,
-  type NativeLoadReport,
-  type NativeMacs,
-  type NativeParameterCount,
-  type NativeParameterGroups,
-  type NativeSgaEncoder,
-  type NativeSgaEncoderDescription,
-  type NativeSgaOutput,
-} from '../native.js';
+import { native, type NativeSgaEncoder, type NativeSgaEncoderOptions } from '../native.js';
 import { parseOptions } from '../options.js';
+import { DisposableModel } from './disposable-model.js';
+import type {
+  InputSize,
+  LoadReport,
+  MacCount,
+  ParameterCount,
+  ParameterGroups,
+  SgaEncoderDescription,
+  SgaEncoderOutput,
+  SgaEncoderTaps,
+} from './types.js';
 
 const PositiveInt = z.number().int().positive();
 /** [frames, height, width] of one clip. */
 export const InputSizeSchema = z.tuple([PositiveInt.max(4096), PositiveInt.max(4096), PositiveInt.max(4096)]).readonly();
-export type InputSize = z.infer<typeof InputSizeSchema>;
 
 /** The paper's input sizes: I3D 16 x 224 x 224, C3D 16 x 112 x 112. */
 export const DEFAULT_INPUT_SIZE: Record<'i3d' | 'c3d', InputSize> = { i3d: [16, 224, 224], c3d: [16, 112, 112] };
@@ -57,29 +57,13 @@ export const FreezeOptionsSchema = z.strictObject({
 });
 export type FreezeOptions = z.input<typeof FreezeOptionsSchema>;
 
-/** Per clip: the anomaly score, the guided head's probabilities, the attention map, the feature. */
-export type SgaEncoderOutput = NativeSgaOutput;
-
-/** The two backbone feature maps, as [n, C, T, H, W]. */
-export interface SgaEncoderTaps {
-  sga: Float32Array;
-  sgaShape: number[];
-  main: Float32Array;
-  mainShape: number[];
-}
-
-export type LoadReport = NativeLoadReport;
-export type ParameterGroups = NativeParameterGroups;
-export type ParameterCount = NativeParameterCount;
-export type MacCount = NativeMacs;
-
 /**
  * MIST's stage-2 encoder: I3D (Inception-v1 inflated) or C3D with the self-guided attention
- * branch, the main head and the guided head, in LibTorch. Computing methods are asynchronous
- * and run off the event loop; a clips array is read in place until its promise settles.
+ * branch, the main head and the guided head, in LibTorch. Computing methods (and those that
+ * copy or change weights) are asynchronous and run off the event loop; a clips array is read
+ * in place until its promise settles. The synchronous ones never wait for a computation.
  */
-export class SgaEncoder {
-  #native: NativeSgaEncoder | undefined;
+export class SgaEncoder extends DisposableModel {
   readonly backbone: 'i3d' | 'c3d';
   readonly inputSize: InputSize;
   readonly featureDim: number;
@@ -87,7 +71,7 @@ export class SgaEncoder {
   readonly blocks: readonly string[];
 
   private constructor(n: NativeSgaEncoder) {
-    this.#native = n;
+    super(n, 'SgaEncoder');
     const d = n.describe();
     this.backbone = d.backbone;
     this.inputSize = d.inputSize;
@@ -95,22 +79,27 @@ export class SgaEncoder {
     this.blocks = Object.freeze([...d.blocks]);
   }
 
-  /** Sync: a freshly initialised encoder (PyTorch's default initialisation, seeded). */
-  static create(options: SgaEncoderOptions): SgaEncoder {
+  get #native(): NativeSgaEncoder {
+    return this.handle<NativeSgaEncoder>();
+  }
+
+  static #options(options: SgaEncoderOptions): NativeSgaEncoderOptions {
     const o = parseOptions(SgaEncoderOptionsSchema, options, 'SGA encoder options');
-    return new SgaEncoder(
-      new (native().SgaEncoder)({
-        backbone: o.backbone,
-        width: o.width,
-        expandK: o.expandK,
-        dropout: o.dropout,
-        inputSize: o.inputSize ?? DEFAULT_INPUT_SIZE[o.backbone],
-        device: resolveDevice(o.device),
-        seed: o.seed,
-        fold: o.fold,
-        onednn: o.onednn,
-      }),
-    );
+    return { ...o, inputSize: o.inputSize ?? DEFAULT_INPUT_SIZE[o.backbone], device: resolveDevice(o.device) };
+  }
+
+  /**
+   * Sync: a freshly initialised encoder (PyTorch's default initialisation, seeded), built on
+   * the calling thread. For small models (tests, width < 1); a full-size I3D or C3D holds the
+   * event loop about a second here: use createAsync() for those.
+   */
+  static create(options: SgaEncoderOptions): SgaEncoder {
+    return new SgaEncoder(native().SgaEncoder.create(SgaEncoder.#options(options)));
+  }
+
+  /** Async: as create(), the model built off the event loop. Use it for full-size models. */
+  static async createAsync(options: SgaEncoderOptions): Promise<SgaEncoder> {
+    return new SgaEncoder(await native().SgaEncoder.createAsync(SgaEncoder.#options(options)));
   }
 
   /**
@@ -130,7 +119,7 @@ export class SgaEncoder {
         `${path} is not a mist-vad encoder checkpoint; use SgaEncoder.create() and loadStateDict() for other weights`,
       );
     }
-    const encoder = SgaEncoder.create({ ...options, ...config });
+    const encoder = await SgaEncoder.createAsync({ ...options, ...config });
     const report = await encoder.loadStateDict(path);
     if (report.missing.length > 0) {
       encoder.dispose();
@@ -139,9 +128,8 @@ export class SgaEncoder {
     return encoder;
   }
 
-  #get(): NativeSgaEncoder {
-    if (!this.#native) throw new MistError(ErrorCode.DISPOSED, 'this SgaEncoder was disposed');
-    return this.#native;
+  #size(inputSize: InputSize | undefined): InputSize {
+    return inputSize ? parseOptions(InputSizeSchema, inputSize, 'inputSize') : this.inputSize;
   }
 
   #count(clips: Float32Array, n: number | undefined, size: InputSize): number {
@@ -160,15 +148,15 @@ export class SgaEncoder {
    * Async: scores a batch of clips [n, 3, T, H, W] (row-major; n defaults to what the length
    * implies; inputSize to the model's). Eval mode unless setTraining(true).
    */
-  forward(clips: Float32Array, n?: number, inputSize?: InputSize): Promise<SgaEncoderOutput> {
-    const size = inputSize ? parseOptions(InputSizeSchema, inputSize, 'inputSize') : this.inputSize;
-    return this.#get().forward(clips, this.#count(clips, n, size), size as NativeInputSize);
+  async forward(clips: Float32Array, n?: number, inputSize?: InputSize): Promise<SgaEncoderOutput> {
+    const size = this.#size(inputSize);
+    return this.#native.forward(clips, this.#count(clips, n, size), size);
   }
 
   /** Async: the two backbone feature maps (SGA input and main-branch input) of a batch of clips. */
-  taps(clips: Float32Array, n?: number, inputSize?: InputSize): Promise<SgaEncoderTaps> {
-    const size = inputSize ? parseOptions(InputSizeSchema, inputSize, 'inputSize') : this.inputSize;
-    return this.#get().taps(clips, this.#count(clips, n, size), size as NativeInputSize);
+  async taps(clips: Float32Array, n?: number, inputSize?: InputSize): Promise<SgaEncoderTaps> {
+    const size = this.#size(inputSize);
+    return this.#native.taps(clips, this.#count(clips, n, size), size);
   }
 
   /**
@@ -177,23 +165,26 @@ export class SgaEncoder {
    * Reports what it did not find and what it did not use; ERR_MIST_WEIGHTS (nothing loaded)
    * for a file that is not a state dict, is in the legacy format or has a mismatched shape.
    */
-  loadStateDict(path: string): Promise<LoadReport> {
-    if (!existsSync(path)) return Promise.reject(new MistError(ErrorCode.IO, `no such weights file: ${path}`));
-    return this.#get().loadStateDict(path);
+  async loadStateDict(path: string): Promise<LoadReport> {
+    if (!existsSync(path)) throw new MistError(ErrorCode.IO, `no such weights file: ${path}`);
+    return this.#native.loadStateDict(path);
   }
 
   /** Async: writes {model: state dict, mist: config} in PyTorch's zip format (atomically). */
-  save(path: string): Promise<void> {
-    return this.#get().save(path);
+  async save(path: string): Promise<void> {
+    return this.#native.save(path);
   }
 
   /** Sync: train mode (BatchNorm batch statistics and dropout) or eval mode for later calls. */
   setTraining(on: boolean): void {
-    this.#get().setTraining(on);
+    this.#native.setTraining(on);
   }
 
-  /** Sync: which backbone parameters train; returns the number of frozen parameters. */
-  freeze(options: FreezeOptions): number {
+  /**
+   * Async (after any computation in flight, which it would change): which backbone parameters
+   * train; resolves to the number of frozen parameters.
+   */
+  async freeze(options: FreezeOptions): Promise<number> {
     const o = parseOptions(FreezeOptionsSchema, options, 'freeze options');
     const blocks = o.blocks === 'all' ? [...this.blocks] : o.blocks === 'none' ? [] : o.blocks;
     const unknown = blocks.filter((b) => !this.blocks.includes(b));
@@ -203,37 +194,31 @@ export class SgaEncoder {
         `invalid freeze options: blocks: unknown ${this.backbone} block ${unknown.map((b) => `'${b}'`).join(', ')}`,
       );
     }
-    return this.#get().freeze({ blocks, batchNormAffine: o.batchNormAffine, batchNormStats: o.batchNormStats });
+    return this.#native.freeze({ blocks, batchNormAffine: o.batchNormAffine, batchNormStats: o.batchNormStats });
   }
 
   /** Sync: trainable parameter names with weight decay (weights) and without (biases, BatchNorm). */
   parameterGroups(): ParameterGroups {
-    return this.#get().parameterGroups();
+    return this.#native.parameterGroups();
   }
 
   /** Sync: parameter counts, in total and by part. */
   parameterCount(): ParameterCount {
-    return this.#get().parameterCount();
+    return this.#native.parameterCount();
   }
 
   /** Sync: multiply-accumulates per clip of every convolution and Linear (FLOPs are twice this). */
   macsPerClip(inputSize?: InputSize): MacCount {
-    return this.#get().macsPerClip(inputSize ? (parseOptions(InputSizeSchema, inputSize, 'inputSize') as NativeInputSize) : undefined);
+    return this.#native.macsPerClip(this.#size(inputSize));
   }
 
   /** Sync: configuration, tap shapes at the configured input size, size in bytes. */
-  describe(): NativeSgaEncoderDescription {
-    return this.#get().describe();
+  describe(): SgaEncoderDescription {
+    return this.#native.describe();
   }
 
-  /** Sync: copies of every parameter and buffer by PyTorch name. */
-  stateDict(): Record<string, Float32Array> {
-    return this.#get().stateDict();
-  }
-
-  /** Frees the native model; later calls throw ERR_MIST_DISPOSED. */
-  dispose(): void {
-    this.#native?.dispose();
-    this.#native = undefined;
+  /** Async (after any computation in flight): copies of every parameter and buffer by PyTorch name. */
+  async stateDict(): Promise<Record<string, Float32Array>> {
+    return this.#native.stateDict();
   }
 }

@@ -5,8 +5,10 @@ import { z } from 'zod';
 
 import { DeviceSchema, resolveDevice } from '../device.js';
 import { ErrorCode, MistError } from '../errors.js';
-import { native, type NativeGenerator, type NativeGeneratorDescription, type NativeLossTerms } from '../native.js';
+import { native, type NativeGenerator } from '../native.js';
 import { parseOptions } from '../options.js';
+import { DisposableModel } from './disposable-model.js';
+import type { GeneratorDescription, MilLossTerms, TrainStepResult } from './types.js';
 
 const PositiveInt = z.number().int().positive();
 
@@ -21,27 +23,41 @@ export const GeneratorOptionsSchema = z.strictObject({
   /** Adagrad learning rate and weight decay, gradient-norm clip (spec: 0.01, 0.001, 10). */
   lr: z.number().positive().default(0.01),
   weightDecay: z.number().min(0).default(0.001),
-  clip: z.number().positive().default(10),
+  gradClip: z.number().positive().default(10),
   device: DeviceSchema.optional(),
 });
 export type GeneratorOptions = z.input<typeof GeneratorOptionsSchema>;
 
-export const MilLossOptionsSchema = z.strictObject({
-  /** Rows of normal videos (first) and anomalous videos (after them). */
-  normal: PositiveInt,
-  anomalous: PositiveInt,
-  /** Scores per row: L * T sampled clips. */
-  clips: PositiveInt,
-  /** 'topk': bag score = mean of the k largest (released code); 'subbag': max sub-bag mean (paper). */
-  variant: z.enum(['topk', 'subbag']).default('topk'),
-  k: PositiveInt.default(1),
-  /** L, the number of sub-bags of T consecutive clips in a row ('subbag' variant). */
-  subBags: PositiveInt.default(1),
-  lambdaSparsity: z.number().min(0).default(0),
-  lambdaSmoothness: z.number().min(0).default(0),
-});
+/** load(): the sizes come from the checkpoint; the rest as for create(). */
+export const GeneratorLoadOptionsSchema = GeneratorOptionsSchema.omit({ featureDim: true, hidden: true });
+export type GeneratorLoadOptions = z.input<typeof GeneratorLoadOptionsSchema>;
+
+export const MilLossOptionsSchema = z
+  .strictObject({
+    /** Rows of normal videos (first) and anomalous videos (after them). */
+    normal: PositiveInt,
+    anomalous: PositiveInt,
+    /** Scores per row: L * T sampled clips. */
+    clips: PositiveInt,
+    /** 'topk': bag score = mean of the k largest (released code); 'subbag': max sub-bag mean (paper). */
+    lossVariant: z.enum(['topk', 'subbag']).default('topk'),
+    k: PositiveInt.default(1),
+    /** The number of sub-bags of T consecutive clips in a row ('subbag' variant). */
+    L: PositiveInt.default(1),
+    lambdaSparsity: z.number().min(0).default(0),
+    lambdaSmoothness: z.number().min(0).default(0),
+  })
+  .refine((o) => o.k <= o.clips, { path: ['k'], message: 'must not exceed clips' })
+  .refine((o) => o.lossVariant !== 'subbag' || o.clips % o.L === 0, {
+    path: ['L'],
+    message: "must divide clips (the 'subbag' variant)",
+  });
 export type MilLossOptions = z.input<typeof MilLossOptionsSchema>;
-export type MilLossTerms = NativeLossTerms;
+
+const ForwardOptionsSchema = z.strictObject({
+  /** 'train' draws dropout masks from the model's seed; 'eval' does not. */
+  mode: z.enum(['train', 'eval']).default('eval'),
+});
 
 /** Async: the MIL ranking loss of scores [normal + anomalous, clips] and its gradient. */
 export async function milRankingLoss(
@@ -61,49 +77,39 @@ export interface GeneratorBatch {
 
 /**
  * Linear(D,512) -> ReLU -> Dropout -> Linear(512,32) -> Dropout -> Linear(32,1) -> Sigmoid,
- * in LibTorch. Every method that computes is asynchronous and runs off the event loop.
+ * in LibTorch. Every method that computes or copies weights is asynchronous and runs off the
+ * event loop; the synchronous ones (describe, the fields) never wait for it.
  */
-export class MilGenerator {
-  #native: NativeGenerator | undefined;
+export class MilGenerator extends DisposableModel {
   readonly featureDim: number;
   readonly device: string;
 
   private constructor(n: NativeGenerator) {
-    this.#native = n;
+    super(n, 'MilGenerator');
     const d = n.describe();
-    this.featureDim = d.dim;
+    this.featureDim = d.featureDim;
     this.device = d.device;
   }
 
-  /** Sync: a freshly initialised generator (Kaiming-normal weights, zero biases). */
+  get #native(): NativeGenerator {
+    return this.handle<NativeGenerator>();
+  }
+
+  /** Sync: a freshly initialised generator (Kaiming-normal weights, zero biases); small, so built here. */
   static create(options: GeneratorOptions): MilGenerator {
     const o = parseOptions(GeneratorOptionsSchema, options, 'generator options');
-    return new MilGenerator(
-      new (native().Generator)({
-        dim: o.featureDim,
-        hidden1: o.hidden[0],
-        hidden2: o.hidden[1],
-        dropout: o.dropout,
-        seed: o.seed,
-        lr: o.lr,
-        weightDecay: o.weightDecay,
-        clip: o.clip,
-        device: resolveDevice(o.device),
-      }),
-    );
+    return new MilGenerator(native().Generator.create({ ...o, device: resolveDevice(o.device) }));
   }
 
-  /** Sync: a generator saved with save(); ERR_MIST_IO if missing, ERR_MIST_WEIGHTS if not one. */
-  static load(path: string, options: { device?: string; seed?: number } = {}): MilGenerator {
+  /**
+   * Async: a generator saved with save() (or a PyTorch state dict with fc1, fc2, fc3), read
+   * off the event loop; its sizes are the file's. ERR_MIST_IO if missing, ERR_MIST_WEIGHTS if
+   * not a generator.
+   */
+  static async load(path: string, options: GeneratorLoadOptions = {}): Promise<MilGenerator> {
+    const o = parseOptions(GeneratorLoadOptionsSchema, options, 'generator load options');
     if (!existsSync(path)) throw new MistError(ErrorCode.IO, `no such checkpoint: ${path}`);
-    return new MilGenerator(
-      new (native().Generator)({ checkpoint: path, device: resolveDevice(options.device), seed: options.seed ?? 0 }),
-    );
-  }
-
-  #get(): NativeGenerator {
-    if (!this.#native) throw new MistError(ErrorCode.DISPOSED, 'this MilGenerator was disposed');
-    return this.#native;
+    return new MilGenerator(await native().Generator.createAsync({ ...o, checkpoint: path, device: resolveDevice(o.device) }));
   }
 
   /**
@@ -111,51 +117,39 @@ export class MilGenerator {
    * mode is 'train'. x is read in place: do not modify it before the promise settles.
    * `dim`, when given, must be the model's feature size (ERR_MIST_SHAPE otherwise).
    */
-  forward(x: Float32Array, rows?: number, dim?: number, options: { mode?: 'train' | 'eval' } = {}): Promise<Float32Array> {
+  async forward(x: Float32Array, rows?: number, dim?: number, options: z.input<typeof ForwardOptionsSchema> = {}): Promise<Float32Array> {
     if (dim !== undefined && dim !== this.featureDim) {
-      return Promise.reject(new MistError(ErrorCode.SHAPE, `features have D = ${dim}; this generator takes D = ${this.featureDim}`));
+      throw new MistError(ErrorCode.SHAPE, `features have D = ${dim}; this generator takes D = ${this.featureDim}`);
     }
     const n = rows ?? x.length / this.featureDim;
     if (!Number.isInteger(n)) {
-      return Promise.reject(
-        new MistError(ErrorCode.SHAPE, `x has ${x.length} values, not a multiple of the feature size ${this.featureDim}`),
-      );
+      throw new MistError(ErrorCode.SHAPE, `x has ${x.length} values, not a multiple of the feature size ${this.featureDim}`);
     }
-    try {
-      return this.#get().forward(x, n, options);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    return this.#native.forward(x, n, parseOptions(ForwardOptionsSchema, options, 'forward options'));
   }
 
   /** Async: one Adagrad step on the MIL ranking loss; returns the loss terms and gradient norm. */
-  trainStep(batch: GeneratorBatch, loss: Omit<MilLossOptions, 'normal' | 'anomalous' | 'clips'>) {
+  async trainStep(batch: GeneratorBatch, loss: Omit<MilLossOptions, 'normal' | 'anomalous' | 'clips'>): Promise<TrainStepResult> {
     const o = parseOptions(
       MilLossOptionsSchema,
       { ...loss, normal: batch.normal, anomalous: batch.anomalous, clips: batch.clips },
       'MIL loss options',
     );
-    return this.#get().trainStep(batch.features, o);
+    return this.#native.trainStep(batch.features, o);
   }
 
   /** Async: writes the weights as a PyTorch-readable dict of tensors (atomically). */
-  save(path: string): Promise<void> {
-    return this.#get().save(path);
+  async save(path: string): Promise<void> {
+    return this.#native.save(path);
   }
 
-  /** Sync: sizes, device, steps taken, parameter count. */
-  describe(): NativeGeneratorDescription {
-    return this.#get().describe();
+  /** Sync, never waits for a computation: sizes, device, steps taken, parameter count. */
+  describe(): GeneratorDescription {
+    return this.#native.describe();
   }
 
-  /** Sync: copies of the weights by PyTorch name (fc1.weight, ...). */
-  parameters(): Record<string, Float32Array> {
-    return this.#get().parameters();
-  }
-
-  /** Frees the native model; later calls throw ERR_MIST_DISPOSED. */
-  dispose(): void {
-    this.#native?.dispose();
-    this.#native = undefined;
+  /** Async (after any computation in flight): copies of the weights by PyTorch name (fc1.weight, ...). */
+  async parameters(): Promise<Record<string, Float32Array>> {
+    return this.#native.parameters();
   }
 }

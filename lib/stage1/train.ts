@@ -99,15 +99,8 @@ export async function trainGenerator(options: TrainGeneratorOptions): Promise<Tr
   if (dim !== o.featureDim) {
     throw new MistError(ErrorCode.SHAPE, `features have D = ${dim} but the options say featureDim = ${o.featureDim}`);
   }
-  const model = MilGenerator.create({
-    featureDim: dim,
-    dropout: o.dropout,
-    seed: o.seed,
-    lr: o.lr,
-    weightDecay: o.weightDecay,
-    clip: o.gradClip,
-    device: o.device,
-  });
+  const training = { dropout: o.dropout, seed: o.seed, lr: o.lr, weightDecay: o.weightDecay, gradClip: o.gradClip };
+  const model = MilGenerator.create({ featureDim: dim, ...training, device: o.device });
   const scratch = mkdtempSync(join(tmpdir(), 'mist-gen-'));
   const bestPath = join(scratch, 'best.pt');
   const history: HistoryEntry[] = [];
@@ -118,9 +111,9 @@ export async function trainGenerator(options: TrainGeneratorOptions): Promise<Tr
       throwIfAborted(signal);
       const batch = sampler.next();
       const t = await model.trainStep(batch, {
-        variant: o.lossVariant,
+        lossVariant: o.lossVariant,
         k: o.k,
-        subBags: o.L,
+        L: o.L,
         lambdaSparsity: o.lambdaSparsity,
         lambdaSmoothness: o.lambdaSmoothness,
       });
@@ -147,7 +140,7 @@ export async function trainGenerator(options: TrainGeneratorOptions): Promise<Tr
     }
     let result = model;
     if (best && best.step !== o.steps) {
-      result = MilGenerator.load(bestPath, { device: model.device });
+      result = await MilGenerator.load(bestPath, { ...training, device: model.device });
       model.dispose();
     } else if (!test && o.checkpoint) {
       await model.save(o.checkpoint);

@@ -1,0 +1,112 @@
+// What the models return, by the names of the public API. lib/native.ts types the addon with
+// these same interfaces, so a result crosses from C++ to the caller without a second shape.
+
+/** [frames, height, width] of one clip. */
+export type InputSize = readonly [number, number, number];
+
+/** The terms of the MIL ranking loss: total, ranking hinge, and the unweighted regularisers. */
+export interface MilLossTerms {
+  loss: number;
+  rank: number;
+  sparsity: number;
+  smoothness: number;
+}
+
+/** One generator training step: the loss terms, the gradient norm before clipping, the step count. */
+export interface TrainStepResult extends MilLossTerms {
+  gradNorm: number;
+  step: number;
+}
+
+/** A generator's sizes, device, steps taken and parameter count. */
+export interface GeneratorDescription {
+  featureDim: number;
+  hidden: [number, number];
+  dropout: number;
+  device: string;
+  steps: number;
+  parameterCount: number;
+  /** Weights and Adagrad state. */
+  sizeBytes: number;
+}
+
+/** Per clip: the anomaly score, the guided head's probabilities, the attention map, the feature. */
+export interface SgaEncoderOutput {
+  /** softmax(main head)[anomalous], one per clip. */
+  score: Float32Array;
+  /** The guided head's softmax, [n, 2] (normal, anomalous). */
+  guided: Float32Array;
+  /** The attention map A, [n, T', H', W'] (I3D at 224²: [n, 1, 7, 7]). */
+  attention: Float32Array;
+  attentionShape: number[];
+  /** GAP of the attended main feature map, [n, D] (D = 1024 for I3D, 512 for C3D). */
+  feature: Float32Array;
+  featureDim: number;
+}
+
+/** The two backbone feature maps, as [n, C, T, H, W]. */
+export interface SgaEncoderTaps {
+  sga: Float32Array;
+  sgaShape: number[];
+  main: Float32Array;
+  mainShape: number[];
+}
+
+/** What loadStateDict() did: names not found, names not used, classifier layers ignored. */
+export interface LoadReport {
+  missing: string[];
+  unexpected: string[];
+  ignored: string[];
+  loaded: number;
+  layout: 'mist-vad' | 'mist' | 'state-dict' | 'backbone';
+}
+
+/** Trainable parameter names with weight decay (weights) and without (biases, BatchNorm), and frozen ones. */
+export interface ParameterGroups {
+  decay: string[];
+  noDecay: string[];
+  frozen: string[];
+  decayCount: number;
+  noDecayCount: number;
+  frozenCount: number;
+}
+
+export interface ParameterCount {
+  total: number;
+  trainable: number;
+  backbone: number;
+  sgaBranch: number;
+  head: number;
+}
+
+/** Multiply-accumulates per clip (FLOPs are twice this). */
+export interface MacCount {
+  total: number;
+  backbone: number;
+  sgaBranch: number;
+  head: number;
+  inputSize: InputSize;
+}
+
+/** The architecture an encoder checkpoint records. */
+export interface EncoderArchitecture {
+  backbone: 'i3d' | 'c3d';
+  width: number;
+  expandK: number;
+  dropout: number;
+}
+
+/** An encoder's configuration, tap shapes at its input size, and size in bytes. */
+export interface SgaEncoderDescription extends EncoderArchitecture {
+  inputSize: InputSize;
+  device: string;
+  training: boolean;
+  fold: boolean;
+  onednn: boolean;
+  blocks: string[];
+  sgaShape: number[];
+  mainShape: number[];
+  attentionShape: number[];
+  featureDim: number;
+  sizeBytes: number;
+}

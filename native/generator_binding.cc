@@ -1,0 +1,119 @@
+// JS class Generator: the stage-1 generator (native/generator.h) behind the JS boundary.
+#include "binding.h"
+#include "generator.h"
+#include "mil_loss.h"
+
+namespace mist {
+
+namespace {
+
+class Generator : public ModelBinding<Generator, GeneratorModel> {
+ public:
+  static constexpr const char* kName = "Generator";
+
+  // Sync: {featureDim, hidden: [h1, h2], dropout, seed, lr, weightDecay, gradClip, device,
+  // checkpoint?} -> config; with a checkpoint, featureDim and hidden are not read (the file's
+  // win). Throws ERR_MIST_ARG for a missing field, ERR_MIST_DEVICE.
+  static GeneratorConfig ReadOptions(const Napi::Object& o) {
+    GeneratorConfig c;
+    auto checkpoint = o.Get("checkpoint");
+    if (!checkpoint.IsUndefined()) {
+      c.checkpoint = GetString(o, "checkpoint");
+    } else {
+      c.featureDim = GetInt(o, "featureDim");
+      auto hidden = GetInts(o, "hidden", 2);
+      c.hidden = {hidden[0], hidden[1]};
+    }
+    c.dropout = GetNumber(o, "dropout");
+    c.seed = static_cast<uint64_t>(GetInt(o, "seed"));
+    c.lr = GetNumber(o, "lr");
+    c.weightDecay = GetNumber(o, "weightDecay");
+    c.gradClip = GetNumber(o, "gradClip");
+    c.device = ParseDevice(GetString(o, "device"));
+    return c;
+  }
+  static std::vector<char> Serialise(GeneratorModel& m) { return m.Checkpoint(); }
+
+  static void Init(Napi::Env env, Napi::Object exports) {
+    Define(env, exports,
+           {Bind<&Generator::Forward>("forward"), Bind<&Generator::TrainStep>("trainStep"),
+            Bind<&Generator::Describe>("describe"), Bind<&Generator::Parameters>("parameters")});
+  }
+
+  explicit Generator(const Napi::CallbackInfo& info) : ModelBinding(info) {}
+
+ private:
+  // Async: forward(x: Float32Array [rows, featureDim], rows, {mode: 'train' | 'eval'}) ->
+  // Float32Array [rows] of scores in (0, 1). x is pinned, not copied.
+  // Throws ERR_MIST_DTYPE / ERR_MIST_SHAPE.
+  Napi::Value Forward(const Napi::CallbackInfo& info, const Shared& s) {
+    Check(info.Length() == 3 && info[2].IsObject(), code::kArg, "forward(x: Float32Array, rows: number, {mode})");
+    const int64_t rows = ToInt(info[1], "rows");
+    const bool train = GetString(info[2].As<Napi::Object>(), "mode") == "train";
+    auto x = ViewFloat32(info[0], {rows, s->model.config().featureDim}, "x");
+    auto keep = Pin(info[0]);
+    auto out = std::make_shared<torch::Tensor>();
+    return Run(info.Env(), s, [x, train, out](GeneratorModel& m) { *out = m.Forward(x, train); },
+               [out, keep](Napi::Env env) -> Napi::Value { return ToFloat32Array(env, *out); });
+  }
+
+  // Async: trainStep(features [(normal + anomalous) * clips, featureDim], lossOptions) ->
+  // {loss, rank, sparsity, smoothness, gradNorm, step}. Features are pinned, not copied.
+  // Throws ERR_MIST_ARG / ERR_MIST_DTYPE / ERR_MIST_SHAPE.
+  Napi::Value TrainStep(const Napi::CallbackInfo& info, const Shared& s) {
+    Check(info.Length() == 2 && info[1].IsObject(), code::kArg, "trainStep(features, options)");
+    auto o = ReadMilLossOptions(info[1].As<Napi::Object>());
+    auto x = ViewFloat32(info[0], {(o.normal + o.anomalous) * o.clips, s->model.config().featureDim}, "features");
+    auto keep = Pin(info[0]);
+    auto r = std::make_shared<TrainStepResult>();
+    return Run(info.Env(), s, [x, o, r](GeneratorModel& m) { *r = m.TrainStep(x, o); },
+               [r, keep](Napi::Env env) -> Napi::Value {
+                 auto out = Napi::Object::New(env);
+                 out.Set("loss", r->loss);
+                 out.Set("rank", r->rank);
+                 out.Set("sparsity", r->sparsity);
+                 out.Set("smoothness", r->smoothness);
+                 out.Set("gradNorm", r->gradNorm);
+                 out.Set("step", static_cast<double>(r->step));
+                 return out;
+               });
+  }
+
+  // Sync, lock-free (immutable configuration, atomic step count): describe() -> {featureDim,
+  // hidden, dropout, device, steps, parameterCount, sizeBytes}.
+  Napi::Value Describe(const Napi::CallbackInfo& info, const Shared& s) {
+    Napi::Env env = info.Env();
+    const auto& m = s->model;
+    const auto& c = m.config();
+    auto hidden = Napi::Array::New(env, 2);
+    hidden.Set(0u, static_cast<double>(c.hidden[0]));
+    hidden.Set(1u, static_cast<double>(c.hidden[1]));
+    auto o = Napi::Object::New(env);
+    o.Set("featureDim", static_cast<double>(c.featureDim));
+    o.Set("hidden", hidden);
+    o.Set("dropout", c.dropout);
+    o.Set("device", DeviceName(c.device));
+    o.Set("steps", static_cast<double>(m.steps()));
+    o.Set("parameterCount", static_cast<double>(m.parameterCount()));
+    o.Set("sizeBytes", static_cast<double>(m.parameterCount() * 4 * 2));  // weights + Adagrad state
+    return o;
+  }
+
+  // Async (the weights change under a training step): parameters() -> {name: Float32Array}
+  // copies of the weights by PyTorch name (fc1.weight, ...).
+  Napi::Value Parameters(const Napi::CallbackInfo& info, const Shared& s) {
+    auto params = std::make_shared<std::vector<std::pair<std::string, torch::Tensor>>>();
+    return Run(info.Env(), s, [params](GeneratorModel& m) { *params = m.Parameters(); },
+               [params](Napi::Env env) -> Napi::Value {
+                 auto o = Napi::Object::New(env);
+                 for (auto& p : *params) o.Set(p.first, ToFloat32Array(env, p.second));
+                 return o;
+               });
+  }
+};
+
+}  // namespace
+
+void InitGenerator(Napi::Env env, Napi::Object exports) { Generator::Init(env, exports); }
+
+}  // namespace mist
