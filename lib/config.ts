@@ -39,8 +39,7 @@ export const FFMPEG_FIX = 'install ffmpeg (sudo apt-get install -y ffmpeg), or s
 
 /**
  * The bound of the large-tensor CPU cache in MiB: MIST_CPU_CACHE_MB, else 4096; 0 turns the
- * cache off. The addon reads the same variable when it loads (the cache is installed before
- * any JS runs); this is the value it applied.
+ * cache off. Applied once, when the addon loads (lib/native.ts).
  */
 export function cpuCacheMb(env: Env = process.env): number {
   const raw = nonEmpty(env, 'MIST_CPU_CACHE_MB');

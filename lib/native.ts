@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { defaultThreadCount } from './config.js';
+import { cpuCacheMb, defaultThreadCount } from './config.js';
 import { ErrorCode, MistError } from './errors.js';
 import type { CpuCacheStats, RuntimeInfo } from './info.js';
 import type {
@@ -98,6 +98,8 @@ export interface NativeClass<O, T> {
 export interface NativeAddon {
   info(): Omit<RuntimeInfo, 'blasWarning'>;
   setNumThreads(n: number): void;
+  /** Installs the large-tensor cache with this bound (first call wins; 0: none). */
+  installCpuCache(limitBytes: number): void;
   cpuCache(): CpuCacheStats;
   releaseCpuCache(): void;
   milRankingLoss(scores: Float32Array, options: NativeMilLossOptions): Promise<MilLossTerms & { grad: Float32Array }>;
@@ -197,7 +199,7 @@ function guardAddon(raw: Record<string, unknown>): NativeAddon {
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 let addon: NativeAddon | undefined;
 
-/** Loads the addon once (prebuilds/ or build/Release) and applies the thread count. */
+/** Loads the addon once (prebuilds/ or build/Release) and applies MIST_CPU_CACHE_MB and the thread count. */
 export function native(): NativeAddon {
   if (addon) return addon;
   const require = createRequire(import.meta.url);
@@ -212,6 +214,7 @@ export function native(): NativeAddon {
       { cause: e },
     );
   }
+  addon.installCpuCache(cpuCacheMb() * 2 ** 20);
   addon.setNumThreads(defaultThreadCount());
   return addon;
 }

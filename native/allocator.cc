@@ -171,15 +171,22 @@ static Napi::Value ReleaseCpuCache(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Sync: installCpuCache(limitBytes): installs the cache with that bound (0: LibTorch's own
+// allocator stays). The first call wins; lib/native.ts makes it right after loading, with
+// MIST_CPU_CACHE_MB read by lib/config.ts. Tensors allocated before keep their own deleter.
+static Napi::Value InstallCpuCache(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    Check(info.Length() == 1 && info[0].IsNumber(), code::kArg, "installCpuCache(limitBytes: number)");
+    const double bytes = info[0].As<Napi::Number>().DoubleValue();
+    Check(bytes >= 0 && bytes <= 9.0e15, code::kArg, "installCpuCache: limitBytes must be in [0, 2^53)");
+    InstallCachingAllocator(static_cast<size_t>(bytes));
+    return env.Undefined();
+  });
+}
+
 void InitAllocator(Napi::Env env, Napi::Object exports) {
-  // MIST_CPU_CACHE_MB bounds the cache (0 turns it off); default 4096 MiB.
-  size_t mb = 4096;
-  if (const char* v = std::getenv("MIST_CPU_CACHE_MB")) {
-    char* end = nullptr;
-    long long x = std::strtoll(v, &end, 10);
-    if (end && *end == '\0' && x >= 0) mb = static_cast<size_t>(x);
-  }
-  InstallCachingAllocator(mb << 20);
+  exports.Set("installCpuCache", Napi::Function::New(env, InstallCpuCache, "installCpuCache"));
   exports.Set("cpuCache", Napi::Function::New(env, CpuCache, "cpuCache"));
   exports.Set("releaseCpuCache", Napi::Function::New(env, ReleaseCpuCache, "releaseCpuCache"));
 }

@@ -1,6 +1,7 @@
 // Configuration has one home: every environment variable the package, its build or its tests
 // (or its benchmarks) read is listed in ENVIRONMENT_VARIABLES, lib/ reads process.env only in config.ts, and the
 // run-time variables are read when used, not when a module is imported.
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -72,6 +73,17 @@ test('MIST_FFPROBE is read when a video opens, not at import', async () => {
     if (before === undefined) delete process.env.MIST_FFPROBE;
     else process.env.MIST_FFPROBE = before;
   }
+});
+
+test('MIST_CPU_CACHE_MB, read by config.ts, sets the cache the addon installs (0: none; junk: an error)', () => {
+  const child = (value: string) =>
+    spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./lib/index.ts').then(m => console.log(JSON.stringify(m.cpuCache()))).catch(e => console.log(e.code))"], {
+      cwd: ROOT, env: { ...process.env, MIST_CPU_CACHE_MB: value }, encoding: 'utf8',
+    }).stdout.trim();
+  assert.equal(JSON.parse(child('0')), { enabled: false, cachedBytes: 0, limitBytes: 0, hits: 0, misses: 0 });
+  assert.is(JSON.parse(child('100')).limitBytes, 100 * 2 ** 20);
+  assert.is(JSON.parse(child('')).limitBytes, 4096 * 2 ** 20);
+  assert.is(child('0x10'), 'ERR_MIST_ARG');
 });
 
 test.run();

@@ -5,6 +5,8 @@ import {
   makeSyntheticFeatures,
   refinePseudoLabels,
   scoreClips,
+  milRankingLoss,
+  MistError,
 } from '../lib/index.js';
 import { expectCode, pairwiseAuc as auc, test } from './helpers.js';
 
@@ -134,6 +136,18 @@ test('synthetic features: bad options fail with ERR_MIST_ARG', async () => {
   await expectCode(() => makeSyntheticFeatures({ ...base, clipsRange: [9, 5] }), 'ERR_MIST_ARG');
   await expectCode(() => makeSyntheticFeatures({ ...base, anomalousFraction: 2 }), 'ERR_MIST_ARG');
   await expectCode(() => makeSyntheticFeatures({ ...base, dim: 0 }), 'ERR_MIST_ARG');
+});
+
+test('a native failure while scoring a video is a MistError that names the video', async () => {
+  // A scorer whose forward is a native call that fails (the MIL loss given a wrong size).
+  const failing: ClipScorer = {
+    forward: async (x) => (await milRankingLoss(x, { normal: 1, anomalous: 1, clips: 3 })).grad,
+  };
+  const videos = [{ name: 'Arson011_x264', anomalous: true, features: { data: new Float32Array(4 * 2), shape: [4, 2] } }];
+  const e = await expectCode(() => generatePseudoLabels(failing, videos), 'ERR_MIST_SHAPE');
+  assert.instance(e, MistError);
+  assert.match(e.message, /^Arson011_x264: /);
+  assert.instance(e.cause, MistError, 'the native error, itself a MistError, is the cause');
 });
 
 test.run();

@@ -3,7 +3,7 @@
 // protocols 2–4 use for dicts, lists, tuples, strings, bytes, numbers and numpy arrays, and
 // only the few globals that numpy's array reconstruction names. Anything else fails with
 // ERR_MIST_FORMAT: a pickle can run arbitrary code in Python, and here it can only build data.
-import { ErrorCode, MistError } from '../errors.js';
+import { ErrorCode, MistError, withContext } from '../errors.js';
 import { readFileAsync } from './files.js';
 import { parseNpyHeader } from './npy.js';
 
@@ -311,8 +311,7 @@ export function decodePickledNpy(buf: Uint8Array, source = '<buffer>'): Value {
   try {
     value = unpickle(buf.subarray(h.dataOffset));
   } catch (e) {
-    if (e instanceof MistError) throw new MistError(e.code, `${source}: ${e.message}`, { cause: e });
-    throw e;
+    throw withContext(e, source);
   }
   if (!(value instanceof NdArray) || !value.built) fail(`${source}: the pickle does not hold a numpy array`);
   if (value.shape.join(',') !== h.shape.join(',')) fail(`${source}: pickled array shape differs from the header`);

@@ -1,6 +1,6 @@
 // Scoring whole videos with a trained generator, and turning the scores into pseudo labels.
 import { z } from 'zod';
-import { ErrorCode, MistError, throwIfAborted } from '../errors.js';
+import { ErrorCode, MistError, throwIfAborted, withContext } from '../errors.js';
 import { parseOptions } from '../options.js';
 import { refinePseudoLabels } from './refine.js';
 import { type CropMode, CropSchema, type VideoFeatures, checkCrop, copyClipFeature, featureDims } from '../data/types.js';
@@ -87,8 +87,7 @@ export async function generatePseudoLabels(
     try {
       scores = await scoreClips(model, v.features, scoreOptions);
     } catch (e) {
-      if (e instanceof MistError) throw new MistError(e.code, `${v.name}: ${e.message}`, { cause: e });
-      throw e;
+      throw withContext(e, v.name);
     }
     out.set(v.name, refinePseudoLabels(scores, { anomalous: v.anomalous }));
     onProgress?.(i + 1, videos.length);
