@@ -19,7 +19,9 @@ const rng = createRng(1);
 // Worst case for sorting: a distinct random score on every frame.
 const frameScores = Float32Array.from({ length: labels.length }, () => rng.float());
 // The realistic case: one score per 16-frame clip, as evaluate() spreads them.
-const clipScores = new Map(gt.videos.map((v) => [v.name, Float32Array.from({ length: v.labels.length / 16 }, () => rng.float())]));
+const clipScores = new Map(
+  gt.videos.map((v) => [v.name, Float32Array.from({ length: v.labels.length / 16 }, () => rng.float())]),
+);
 
 const rows: string[][] = [];
 function time(what: string, fn: () => number): void {
@@ -37,7 +39,9 @@ function time(what: string, fn: () => number): void {
 time('frameAuc, distinct score per frame', () => frameAuc(labels, frameScores));
 time('averagePrecision, distinct score per frame', () => averagePrecision(labels, frameScores));
 time('evaluate() all metrics + 13 per-class AUCs', () => evaluate({ scores: clipScores, groundTruth: gt }).auc);
-res.line(`UCF-Crime test ground truth: ${gt.videos.length} videos, ${gt.totalFrames} frames, ${gt.anomalousFrames} anomalous; ${repeats} runs each`);
+res.line(
+  `UCF-Crime test ground truth: ${gt.videos.length} videos, ${gt.totalFrames} frames, ${gt.anomalousFrames} anomalous; ${repeats} runs each`,
+);
 res.line();
 res.table(['what', 'median', 'first', 'min', 'value'], rows);
 res.write();

@@ -8,7 +8,10 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 /** The machine in one line: CPU model and count, memory, Node. */
 export function machine(): string {
@@ -28,7 +31,10 @@ export class Results {
   readonly #started = new Date();
   readonly #loadAtStart = load();
 
-  constructor(readonly name: string, readonly title: string) {}
+  constructor(
+    readonly name: string,
+    readonly title: string,
+  ) {}
 
   /** Prints a line and keeps it for the file. */
   line(text = ''): void {

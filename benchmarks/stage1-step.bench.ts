@@ -24,7 +24,10 @@ type Reply = { ready?: string; threads?: number; ms?: number; batchMs?: number; 
 async function serve(): Promise<void> {
   const { MilGenerator, createBatchSampler, info } = await import('../lib/index.js');
   const { createRng } = await import('../lib/rng.js');
-  const B = 40, L = 32, T = 7, dim = 1024;
+  const B = 40,
+    L = 32,
+    T = 7,
+    dim = 1024;
   // 80 videos of 300 clips: sparse continuous sampling picks 224 clips from each.
   const rng = createRng(0);
   const video = (i: number) => {
@@ -51,7 +54,10 @@ async function serve(): Promise<void> {
 
 /** A child engine answering one JSON line per command. */
 function engine(cmd: string, args: string[]) {
-  const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, MIST_NUM_THREADS: String(threads) } });
+  const p = spawn(cmd, args, {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, MIST_NUM_THREADS: String(threads) },
+  });
   const lines = createInterface({ input: p.stdout! })[Symbol.asyncIterator]();
   const next = async (): Promise<Reply> => {
     const l = await lines.next();
@@ -99,9 +105,13 @@ async function main(): Promise<void> {
   res.line();
   const [o, t] = [stats(engines[0]!.ms), stats(engines[1]!.ms)];
   const r = stats(perRound);
-  res.line(`speed-up over PyTorch: ${(t.median / o.median).toFixed(2)}x (medians), ${(t.min / o.min).toFixed(2)}x (minima); ` +
-    `per round (PyTorch / mist-vad of adjacent steps): median ${r.median.toFixed(2)}x, lowest ${r.min.toFixed(2)}x`);
-  res.line(`mist-vad batch building (sampling 80 videos into the step's input, JS): ${stats(engines[0]!.batch).median.toFixed(0)} ms, not in the step time`);
+  res.line(
+    `speed-up over PyTorch: ${(t.median / o.median).toFixed(2)}x (medians), ${(t.min / o.min).toFixed(2)}x (minima); ` +
+      `per round (PyTorch / mist-vad of adjacent steps): median ${r.median.toFixed(2)}x, lowest ${r.min.toFixed(2)}x`,
+  );
+  res.line(
+    `mist-vad batch building (sampling 80 videos into the step's input, JS): ${stats(engines[0]!.batch).median.toFixed(0)} ms, not in the step time`,
+  );
   res.write();
 }
 

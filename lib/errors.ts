@@ -68,7 +68,7 @@ const ERRNO_WORDS: Record<string, string> = {
 export function ioError(e: unknown, action: string, path: string): MistError {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   const words = code ? ERRNO_WORDS[code] : undefined;
-  const why = words ? `${words} (${code})` : code ?? (e instanceof Error ? e.message : String(e));
+  const why = words ? `${words} (${code})` : (code ?? (e instanceof Error ? e.message : String(e)));
   return new MistError(ErrorCode.IO, `cannot ${action} ${path}: ${why}`, { cause: e });
 }
 

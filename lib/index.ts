@@ -9,7 +9,16 @@ export { DeviceSchema, resolveDevice, type Device } from './device.js';
 export { ENVIRONMENT_VARIABLES, defaultThreadCount } from './config.js';
 
 // ---- Data: file formats and readers ------------------------------------------------------------
-export { readNpy, writeNpy, parseNpy, encodeNpy, shapeSize, type NpyArray, type NpyData, type NpyDtype } from './data/npy.js';
+export {
+  readNpy,
+  writeNpy,
+  parseNpy,
+  encodeNpy,
+  shapeSize,
+  type NpyArray,
+  type NpyData,
+  type NpyDtype,
+} from './data/npy.js';
 export {
   readFeatures,
   writeFeatures,

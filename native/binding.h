@@ -118,7 +118,8 @@ class ModelBinding : public Napi::ObjectWrap<Derived> {
   static Napi::Value CreateAsync(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return Guard(env, [&]() -> Napi::Value {
-      Check(info.Length() == 1 && info[0].IsObject(), code::kArg, std::string(Derived::kName) + ".createAsync(options)");
+      Check(info.Length() == 1 && info[0].IsObject(), code::kArg,
+            std::string(Derived::kName) + ".createAsync(options)");
       Check(info.This().IsFunction(), code::kArg, "createAsync must be called on its class");
       auto options = Derived::ReadOptions(info[0].As<Napi::Object>());
       auto ctor = std::make_shared<Napi::FunctionReference>(Napi::Persistent(info.This().As<Napi::Function>()));

@@ -20,7 +20,8 @@ int64_t ScaledChannels(int64_t c, double width) {
 std::array<int64_t, 2> SamePad(int64_t k, int64_t s, int64_t n, bool temporal) {
   // TF "SAME" as the I3D port computes it: static along H and W; along T the total depends
   // on T mod stride (spec), so an odd clip length pads more.
-  const int64_t total = (temporal && s > 1 && n % s != 0) ? std::max<int64_t>(k - n % s, 0) : std::max<int64_t>(k - s, 0);
+  const int64_t total =
+      (temporal && s > 1 && n % s != 0) ? std::max<int64_t>(k - n % s, 0) : std::max<int64_t>(k - s, 0);
   return {total / 2, total - total / 2};
 }
 
@@ -86,7 +87,8 @@ static torch::Tensor PoolSame(const torch::Tensor& x, const Triple& k, const Tri
 
 Unit3dImpl::Unit3dImpl(int64_t cin, int64_t cout, Triple k, Triple s) : k(k), s(s) {
   conv3d = register_module(
-      "conv3d", torch::nn::Conv3d(torch::nn::Conv3dOptions(cin, cout, {k[0], k[1], k[2]}).stride({s[0], s[1], s[2]}).bias(false)));
+      "conv3d", torch::nn::Conv3d(
+                    torch::nn::Conv3dOptions(cin, cout, {k[0], k[1], k[2]}).stride({s[0], s[1], s[2]}).bias(false)));
   batch3d = register_module("batch3d", torch::nn::BatchNorm3d(torch::nn::BatchNorm3dOptions(cout).eps(1e-3)));
 }
 
@@ -138,12 +140,17 @@ const std::vector<LayerSpec>& BackboneLayers(BackboneKind kind) {
       {"mixed_5c", L::kMixed, {}, {}, 0, {384, 192, 384, 48, 128, 128}, true},
   };
   static const std::vector<LayerSpec> c3d = {
-      {"conv1a", L::kConv, {3, 3, 3}, {1, 1, 1}, 64},  {"pool1", L::kPool, {1, 2, 2}, {1, 2, 2}},
-      {"conv2a", L::kConv, {3, 3, 3}, {1, 1, 1}, 128}, {"pool2", L::kPool, {2, 2, 2}, {2, 2, 2}},
-      {"conv3a", L::kConv, {3, 3, 3}, {1, 1, 1}, 256}, {"conv3b", L::kConv, {3, 3, 3}, {1, 1, 1}, 256},
-      {"pool3", L::kPool, {2, 2, 2}, {2, 2, 2}},       {"conv4a", L::kConv, {3, 3, 3}, {1, 1, 1}, 512},
+      {"conv1a", L::kConv, {3, 3, 3}, {1, 1, 1}, 64},
+      {"pool1", L::kPool, {1, 2, 2}, {1, 2, 2}},
+      {"conv2a", L::kConv, {3, 3, 3}, {1, 1, 1}, 128},
+      {"pool2", L::kPool, {2, 2, 2}, {2, 2, 2}},
+      {"conv3a", L::kConv, {3, 3, 3}, {1, 1, 1}, 256},
+      {"conv3b", L::kConv, {3, 3, 3}, {1, 1, 1}, 256},
+      {"pool3", L::kPool, {2, 2, 2}, {2, 2, 2}},
+      {"conv4a", L::kConv, {3, 3, 3}, {1, 1, 1}, 512},
       {"conv4b", L::kConv, {3, 3, 3}, {1, 1, 1}, 512, {}, false, true},
-      {"pool4", L::kPool, {2, 2, 2}, {2, 2, 2}},       {"conv5a", L::kConv, {3, 3, 3}, {1, 1, 1}, 512},
+      {"pool4", L::kPool, {2, 2, 2}, {2, 2, 2}},
+      {"conv5a", L::kConv, {3, 3, 3}, {1, 1, 1}, 512},
       {"conv5b", L::kConv, {3, 3, 3}, {1, 1, 1}, 512},
   };
   return kind == BackboneKind::kI3d ? i3d : c3d;
@@ -199,12 +206,17 @@ std::array<torch::Tensor, 2> BackboneImpl::forward(torch::Tensor x) {
   for (size_t i = 0; i < spec.size(); ++i) {
     const auto& l = spec[i];
     switch (l.kind) {
-      case LayerSpec::kUnit: x = std::dynamic_pointer_cast<Unit3dImpl>(layers[i])->forward(x); break;
-      case LayerSpec::kMixed: x = std::dynamic_pointer_cast<MixedImpl>(layers[i])->forward(x); break;
-      case LayerSpec::kConv: x = torch::relu(std::dynamic_pointer_cast<torch::nn::Conv3dImpl>(layers[i])->forward(x)); break;
+      case LayerSpec::kUnit:
+        x = std::dynamic_pointer_cast<Unit3dImpl>(layers[i])->forward(x);
+        break;
+      case LayerSpec::kMixed:
+        x = std::dynamic_pointer_cast<MixedImpl>(layers[i])->forward(x);
+        break;
+      case LayerSpec::kConv:
+        x = torch::relu(std::dynamic_pointer_cast<torch::nn::Conv3dImpl>(layers[i])->forward(x));
+        break;
       case LayerSpec::kPool:
-        x = l.same ? PoolSame(x, l.k, l.s)
-                   : at::max_pool3d(x, {l.k[0], l.k[1], l.k[2]}, {l.s[0], l.s[1], l.s[2]});
+        x = l.same ? PoolSame(x, l.k, l.s) : at::max_pool3d(x, {l.k[0], l.k[1], l.k[2]}, {l.s[0], l.s[1], l.s[2]});
         break;
     }
     if (l.tap) tap = x;
@@ -232,8 +244,8 @@ SgaNetImpl::SgaNetImpl(const EncoderConfig& c) : config(c) {
 
 HeadWeights ModuleHeadWeights(SgaNetImpl& net) {
   auto& b = *net.Conv_Atten;
-  return {b.conv->weight, b.conv->bias, b.att1->weight, b.att1->bias, b.att2->weight, b.att2->bias,
-          b.att3->weight, b.att3->bias, net.fc->weight,   net.fc->bias,   b.k};
+  return {b.conv->weight, b.conv->bias,   b.att1->weight, b.att1->bias, b.att2->weight, b.att2->bias, b.att3->weight,
+          b.att3->bias,   net.fc->weight, net.fc->bias,   b.k};
 }
 
 SgaOutput RunHeads(const HeadWeights& h, const torch::Tensor& f1, const torch::Tensor& mainTap, double dropout,
@@ -243,8 +255,9 @@ SgaOutput RunHeads(const HeadWeights& h, const torch::Tensor& f1, const torch::T
   // The guided head: GAP of the 2K detectors, seen as [normal K | anomalous K], mean over K.
   auto guided = at::conv3d(f2, h.att2W, h.att2B).mean({2, 3, 4}).view({n, 2, -1}).mean(-1);
   auto a = at::sigmoid(at::conv3d(f2, h.att3W, h.att3B));
-  Check((a.size(2) == 1 || a.size(2) == mainTap.size(2)) && a.size(3) == mainTap.size(3) && a.size(4) == mainTap.size(4),
-        code::kShape, "the attention map does not fit the main feature map at this input size");
+  Check(
+      (a.size(2) == 1 || a.size(2) == mainTap.size(2)) && a.size(3) == mainTap.size(3) && a.size(4) == mainTap.size(4),
+      code::kShape, "the attention map does not fit the main feature map at this input size");
   auto feature = (mainTap + a * mainTap).mean({2, 3, 4});
   auto x = feature;
   if (gen && dropout > 0) {
@@ -317,7 +330,8 @@ static MacCount WalkNet(const SgaNet& net, Triple inputSize, TapShapes* shapes) 
         const int64_t cin = w.c;
         const Triple n = w.n;
         // Stride-1 "SAME" convolutions and pool: every branch keeps the block's T x H x W.
-        const int64_t perVoxel = cin * c[0] + cin * c[1] + c[1] * c[2] * 27 + cin * c[3] + c[3] * c[4] * 27 + cin * c[5];
+        const int64_t perVoxel =
+            cin * c[0] + cin * c[1] + c[1] * c[2] * 27 + cin * c[3] + c[3] * c[4] * 27 + cin * c[5];
         w.macs += perVoxel * Vol(n);
         w.c = c[0] + c[2] + c[4] + c[5];
         break;
@@ -348,8 +362,7 @@ static MacCount WalkNet(const SgaNet& net, Triple inputSize, TapShapes* shapes) 
           "input " + std::to_string(inputSize[0]) + "x" + std::to_string(inputSize[1]) + "x" +
               std::to_string(inputSize[2]) + " is too small for " + BackboneName(bb.kind) + ": " + w.failed +
               " would have an empty output");
-    shapes->headsFit = s.failed.empty() && (s.n[0] == 1 || s.n[0] == main[1]) && s.n[1] == main[2] &&
-                       s.n[2] == main[3];
+    shapes->headsFit = s.failed.empty() && (s.n[0] == 1 || s.n[0] == main[1]) && s.n[1] == main[2] && s.n[2] == main[3];
   }
   return m;
 }
@@ -367,9 +380,7 @@ TapShapes ShapesAt(const SgaNet& net, Triple inputSize) {
 static std::vector<int64_t> Vec(const Triple& t) { return {t[0], t[1], t[2]}; }
 
 // Zero padding, per side, in constant_pad_nd's order (W, H, T).
-static std::vector<int64_t> PadSpec(const Pads& p) {
-  return {p[2][0], p[2][1], p[1][0], p[1][1], p[0][0], p[0][1]};
-}
+static std::vector<int64_t> PadSpec(const Pads& p) { return {p[2][0], p[2][1], p[1][0], p[1][1], p[0][0], p[0][1]}; }
 
 torch::Tensor InferencePlan::Conv::run(const torch::Tensor& x, bool relu) const {
   const Pads pads = same ? SamePads(Spatial(x), k, s) : Sym(pad);
@@ -513,7 +524,9 @@ std::array<torch::Tensor, 2> InferencePlan::RawTaps(const torch::Tensor& input) 
     }
     switch (l.kind) {
       case LayerSpec::kUnit:
-      case LayerSpec::kConv: x = l.conv.run(x, true); break;
+      case LayerSpec::kConv:
+        x = l.conv.run(x, true);
+        break;
       case LayerSpec::kPool:
         x = l.same ? PoolSame(x, l.k, l.s) : at::max_pool3d(x, Vec(l.k), Vec(l.s));
         break;
@@ -624,15 +637,16 @@ LoadReport LoadStateDict(SgaNet& net, const std::string& path) {
   std::set<std::string> used;
   for (const auto& e : src) {
     std::string k = e.first;
-    if (!StartsWith(k, "backbone.") && !StartsWith(k, "Conv_Atten.") && !StartsWith(k, "Regressor.")) k = "backbone." + k;
+    if (!StartsWith(k, "backbone.") && !StartsWith(k, "Conv_Atten.") && !StartsWith(k, "Regressor."))
+      k = "backbone." + k;
     if (!i3d) {
       if (StartsWith(k, "backbone.conv1.")) k = "backbone.conv1a." + k.substr(15);
       if (StartsWith(k, "backbone.conv2.")) k = "backbone.conv2a." + k.substr(15);
     }
     // Classifier layers of the pretrained backbones: not part of the encoder.
-    const bool classifier = i3d ? StartsWith(k, "backbone.conv3d_0c_1x1.")
-                                : (StartsWith(k, "backbone.fc6.") || StartsWith(k, "backbone.fc7.") ||
-                                   StartsWith(k, "backbone.fc8."));
+    const bool classifier =
+        i3d ? StartsWith(k, "backbone.conv3d_0c_1x1.")
+            : (StartsWith(k, "backbone.fc6.") || StartsWith(k, "backbone.fc7.") || StartsWith(k, "backbone.fc8."));
     if (classifier) {
       r.ignored.push_back(e.first);
       continue;
@@ -667,8 +681,8 @@ LoadReport LoadStateDict(SgaNet& net, const std::string& path) {
   for (const auto& e : ours) fileHasBackbone = fileHasBackbone || StartsWith(e.first, "backbone.");
   for (const auto& n : used) backboneMatched = backboneMatched || StartsWith(n, "backbone.");
   Check(!fileHasBackbone || backboneMatched, code::kWeights,
-        path + " holds no tensor of a " + BackboneName(net->config.backbone) + " backbone (first key: " +
-            ours.begin()->second + ")");
+        path + " holds no tensor of a " + BackboneName(net->config.backbone) +
+            " backbone (first key: " + ours.begin()->second + ")");
   Check(mismatch.empty(), code::kWeights, mismatch);
   Check(!copies.empty(), code::kWeights,
         path + " holds no tensor of a " + BackboneName(net->config.backbone) + " SGA encoder" +
@@ -688,7 +702,8 @@ bool ReadCheckpointConfig(const std::string& path, EncoderConfig* config) {
     Check(v && v->kind == kind, code::kWeights, path + ": the mist block lacks '" + key + "'");
     return *v;
   };
-  Check(get("kind", PyValue::Kind::kString).s == "sga-encoder", code::kWeights, path + " is not an SGA encoder checkpoint");
+  Check(get("kind", PyValue::Kind::kString).s == "sga-encoder", code::kWeights,
+        path + " is not an SGA encoder checkpoint");
   const std::string bb = get("backbone", PyValue::Kind::kString).s;
   Check(bb == "i3d" || bb == "c3d", code::kWeights, path + ": unknown backbone '" + bb + "'");
   config->backbone = bb == "i3d" ? BackboneKind::kI3d : BackboneKind::kC3d;
@@ -779,8 +794,9 @@ constexpr double kMaxChannels = 1 << 16;
 
 static const EncoderConfig& CheckSizes(const EncoderConfig& c) {
   Check(c.width > 0 && c.width * 1024 <= kMaxChannels && c.expandK > 0 && 2.0 * c.expandK <= kMaxChannels,
-        code::kMemory, "an encoder of width " + c10::str(c.width) + " and expandK " + c10::str(c.expandK) +
-                           " would have layers of more than 2^16 channels");
+        code::kMemory,
+        "an encoder of width " + c10::str(c.width) + " and expandK " + c10::str(c.expandK) +
+            " would have layers of more than 2^16 channels");
   return c;
 }
 
@@ -863,7 +879,8 @@ int64_t SgaEncoderModel::Freeze(const std::set<std::string>& blocks, bool batchN
 std::vector<std::pair<std::string, torch::Tensor>> SgaEncoderModel::StateDict() {
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (auto& p : net->named_parameters()) out.emplace_back(p.key(), p.value().detach().to(torch::kCPU).clone());
-  for (auto& b : net->named_buffers()) out.emplace_back(b.key(), b.value().detach().to(torch::kCPU, torch::kFloat32).clone());
+  for (auto& b : net->named_buffers())
+    out.emplace_back(b.key(), b.value().detach().to(torch::kCPU, torch::kFloat32).clone());
   return out;
 }
 

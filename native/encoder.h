@@ -66,10 +66,10 @@ struct LayerSpec {
   std::string name;
   enum Kind { kUnit, kPool, kMixed, kConv } kind;
   Triple k, s;
-  int64_t cout = 0;                 // unit / conv (unscaled)
-  std::array<int64_t, 6> mixed{};   // mixed block channel plan (unscaled)
-  bool same = false;                // I3D "SAME" padding (pools: zeros and ceil mode)
-  bool tap = false;                 // the SGA input is this layer's output
+  int64_t cout = 0;                // unit / conv (unscaled)
+  std::array<int64_t, 6> mixed{};  // mixed block channel plan (unscaled)
+  bool same = false;               // I3D "SAME" padding (pools: zeros and ceil mode)
+  bool tap = false;                // the SGA input is this layer's output
 };
 const std::vector<LayerSpec>& BackboneLayers(BackboneKind kind);
 
@@ -79,7 +79,7 @@ struct BackboneImpl : torch::nn::Module {
   std::array<torch::Tensor, 2> forward(torch::Tensor x);
   BackboneKind kind;
   std::vector<std::shared_ptr<torch::nn::Module>> layers;  // parallel to BackboneLayers(kind)
-  std::vector<std::string> blocks;                        // names that hold parameters
+  std::vector<std::string> blocks;                         // names that hold parameters
   int64_t sga_channels = 0, out_channels = 0;
 };
 TORCH_MODULE(Backbone);
@@ -172,9 +172,9 @@ class InferencePlan {
     LayerSpec::Kind kind;
     Triple k, s;
     bool same = false;
-    Conv conv;                          // unit / conv
-    Conv b0, b1a, b1b, b2a, b2b, b3;    // mixed block branches
-    Conv fused;                         // dense path: b0 | b1a | b2a as one convolution
+    Conv conv;                        // unit / conv
+    Conv b0, b1a, b1b, b2a, b2b, b3;  // mixed block branches
+    Conv fused;                       // dense path: b0 | b1a | b2a as one convolution
     bool tap = false;
   };
 

@@ -159,16 +159,17 @@ class SgaEncoder : public ModelBinding<SgaEncoder, SgaEncoderModel> {
     Check(info.Length() == 1 && info[0].IsString(), code::kArg, "loadStateDict(path: string)");
     const std::string path = info[0].As<Napi::String>().Utf8Value();
     auto r = std::make_shared<LoadReport>();
-    return Run(info.Env(), s, [path, r](SgaEncoderModel& m) { *r = m.Load(path); },
-               [r](Napi::Env env) -> Napi::Value {
-                 auto o = Napi::Object::New(env);
-                 o.Set("missing", Strings(env, r->missing));
-                 o.Set("unexpected", Strings(env, r->unexpected));
-                 o.Set("ignored", Strings(env, r->ignored));
-                 o.Set("loaded", static_cast<double>(r->loaded));
-                 o.Set("layout", r->layout);
-                 return o;
-               });
+    return Run(
+        info.Env(), s, [path, r](SgaEncoderModel& m) { *r = m.Load(path); },
+        [r](Napi::Env env) -> Napi::Value {
+          auto o = Napi::Object::New(env);
+          o.Set("missing", Strings(env, r->missing));
+          o.Set("unexpected", Strings(env, r->unexpected));
+          o.Set("ignored", Strings(env, r->ignored));
+          o.Set("loaded", static_cast<double>(r->loaded));
+          o.Set("layout", r->layout);
+          return o;
+        });
   }
 
   // Sync, lock-free (an atomic): setTraining(on): later calls run in train mode (BatchNorm
@@ -189,8 +190,10 @@ class SgaEncoder : public ModelBinding<SgaEncoder, SgaEncoderModel> {
     const std::set<std::string> blocks(names.begin(), names.end());
     const bool affine = GetBool(o, "batchNormAffine"), stats = GetBool(o, "batchNormStats");
     auto frozen = std::make_shared<int64_t>(0);
-    return Run(info.Env(), s, [blocks, affine, stats, frozen](SgaEncoderModel& m) { *frozen = m.Freeze(blocks, affine, stats); },
-               [frozen](Napi::Env env) -> Napi::Value { return Napi::Number::New(env, static_cast<double>(*frozen)); });
+    return Run(
+        info.Env(), s,
+        [blocks, affine, stats, frozen](SgaEncoderModel& m) { *frozen = m.Freeze(blocks, affine, stats); },
+        [frozen](Napi::Env env) -> Napi::Value { return Napi::Number::New(env, static_cast<double>(*frozen)); });
   }
 
   // Sync, lock-free (a copy of the summary freeze() publishes under its own small lock):
@@ -266,8 +269,9 @@ class SgaEncoder : public ModelBinding<SgaEncoder, SgaEncoderModel> {
   // Float32Array} copies of every parameter and buffer.
   Napi::Value StateDict(const Napi::CallbackInfo& info, const Shared& s) {
     auto sd = std::make_shared<std::vector<std::pair<std::string, torch::Tensor>>>();
-    return Run(info.Env(), s, [sd](SgaEncoderModel& m) { *sd = m.StateDict(); },
-               [sd](Napi::Env env) -> Napi::Value { return NamedTensors(env, *sd); });
+    return Run(
+        info.Env(), s, [sd](SgaEncoderModel& m) { *sd = m.StateDict(); },
+        [sd](Napi::Env env) -> Napi::Value { return NamedTensors(env, *sd); });
   }
 };
 

@@ -116,8 +116,8 @@ GeneratorModel::GeneratorModel(const GeneratorConfig& config) : config_(config) 
     if (const PyValue* steps = file.find("steps"); steps && steps->kind == PyValue::Kind::kInt) steps_ = steps->i;
   }
   net_->to(c.device);
-  optimizer_ = std::make_unique<torch::optim::Adagrad>(
-      net_->parameters(), torch::optim::AdagradOptions(c.lr).weight_decay(c.weightDecay));
+  optimizer_ = std::make_unique<torch::optim::Adagrad>(net_->parameters(),
+                                                       torch::optim::AdagradOptions(c.lr).weight_decay(c.weightDecay));
   drop_.key = SplitMix64(c.seed ^ 0x6D697374ull);
   for (auto& p : net_->parameters()) parameterCount_ += p.numel();
 }

@@ -53,8 +53,9 @@ class Generator : public ModelBinding<Generator, GeneratorModel> {
     auto x = ViewFloat32(info[0], {rows, s->model.config().featureDim}, "x");
     auto keep = Pin(info[0]);
     auto out = std::make_shared<torch::Tensor>();
-    return Run(info.Env(), s, [x, train, out](GeneratorModel& m) { *out = m.Forward(x, train); },
-               [out, keep](Napi::Env env) -> Napi::Value { return ToFloat32Array(env, *out); });
+    return Run(
+        info.Env(), s, [x, train, out](GeneratorModel& m) { *out = m.Forward(x, train); },
+        [out, keep](Napi::Env env) -> Napi::Value { return ToFloat32Array(env, *out); });
   }
 
   // Async: trainStep(features [(normal + anomalous) * clips, featureDim], lossOptions) ->
@@ -66,17 +67,18 @@ class Generator : public ModelBinding<Generator, GeneratorModel> {
     auto x = ViewFloat32(info[0], {(o.normal + o.anomalous) * o.clips, s->model.config().featureDim}, "features");
     auto keep = Pin(info[0]);
     auto r = std::make_shared<TrainStepResult>();
-    return Run(info.Env(), s, [x, o, r](GeneratorModel& m) { *r = m.TrainStep(x, o); },
-               [r, keep](Napi::Env env) -> Napi::Value {
-                 auto out = Napi::Object::New(env);
-                 out.Set("loss", r->loss);
-                 out.Set("rank", r->rank);
-                 out.Set("sparsity", r->sparsity);
-                 out.Set("smoothness", r->smoothness);
-                 out.Set("gradNorm", r->gradNorm);
-                 out.Set("step", static_cast<double>(r->step));
-                 return out;
-               });
+    return Run(
+        info.Env(), s, [x, o, r](GeneratorModel& m) { *r = m.TrainStep(x, o); },
+        [r, keep](Napi::Env env) -> Napi::Value {
+          auto out = Napi::Object::New(env);
+          out.Set("loss", r->loss);
+          out.Set("rank", r->rank);
+          out.Set("sparsity", r->sparsity);
+          out.Set("smoothness", r->smoothness);
+          out.Set("gradNorm", r->gradNorm);
+          out.Set("step", static_cast<double>(r->step));
+          return out;
+        });
   }
 
   // Sync, lock-free (immutable configuration, atomic step count): describe() -> {featureDim,
@@ -103,12 +105,13 @@ class Generator : public ModelBinding<Generator, GeneratorModel> {
   // copies of the weights by PyTorch name (fc1.weight, ...).
   Napi::Value Parameters(const Napi::CallbackInfo& info, const Shared& s) {
     auto params = std::make_shared<std::vector<std::pair<std::string, torch::Tensor>>>();
-    return Run(info.Env(), s, [params](GeneratorModel& m) { *params = m.Parameters(); },
-               [params](Napi::Env env) -> Napi::Value {
-                 auto o = Napi::Object::New(env);
-                 for (auto& p : *params) o.Set(p.first, ToFloat32Array(env, p.second));
-                 return o;
-               });
+    return Run(
+        info.Env(), s, [params](GeneratorModel& m) { *params = m.Parameters(); },
+        [params](Napi::Env env) -> Napi::Value {
+          auto o = Napi::Object::New(env);
+          for (auto& p : *params) o.Set(p.first, ToFloat32Array(env, p.second));
+          return o;
+        });
   }
 };
 

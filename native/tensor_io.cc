@@ -53,8 +53,9 @@ Napi::Float32Array ToFloat32Array(Napi::Env env, torch::Tensor t) {
     // The array owns a reference to the tensor's storage: no copy, freed by the GC.
     auto* holder = new torch::Tensor(t);
     try {
-      auto buf = Napi::ArrayBuffer::New(env, holder->data_ptr<float>(), n * sizeof(float),
-                                        [](Napi::Env, void*, torch::Tensor* h) { delete h; }, holder);
+      auto buf = Napi::ArrayBuffer::New(
+          env, holder->data_ptr<float>(), n * sizeof(float), [](Napi::Env, void*, torch::Tensor* h) { delete h; },
+          holder);
       return Napi::Float32Array::New(env, n, buf, 0);
     } catch (const Napi::Error&) {
       delete holder;  // external buffers are refused (some embedders): copy instead

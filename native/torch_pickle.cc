@@ -52,10 +52,10 @@ PyValue Opaque(const std::string& what) { return Str(what, PyValue::Kind::kOther
 
 at::ScalarType StorageDtype(const std::string& name) {
   static const std::map<std::string, at::ScalarType> types = {
-      {"torch.FloatStorage", at::kFloat},  {"torch.DoubleStorage", at::kDouble}, {"torch.HalfStorage", at::kHalf},
-      {"torch.BFloat16Storage", at::kBFloat16}, {"torch.LongStorage", at::kLong}, {"torch.IntStorage", at::kInt},
-      {"torch.ShortStorage", at::kShort},  {"torch.CharStorage", at::kChar},    {"torch.ByteStorage", at::kByte},
-      {"torch.BoolStorage", at::kBool},    {"torch.UntypedStorage", at::kByte},
+      {"torch.FloatStorage", at::kFloat},       {"torch.DoubleStorage", at::kDouble}, {"torch.HalfStorage", at::kHalf},
+      {"torch.BFloat16Storage", at::kBFloat16}, {"torch.LongStorage", at::kLong},     {"torch.IntStorage", at::kInt},
+      {"torch.ShortStorage", at::kShort},       {"torch.CharStorage", at::kChar},     {"torch.ByteStorage", at::kByte},
+      {"torch.BoolStorage", at::kBool},         {"torch.UntypedStorage", at::kByte},
   };
   auto it = types.find(name);
   Check(it != types.end(), code::kWeights, "unsupported storage type " + name);
@@ -87,26 +87,56 @@ class Unpickler {
     while (true) {
       const uint8_t op = U8();
       switch (op) {
-        case 0x80: U8(); break;        // PROTO
-        case 0x95: Bytes(8); break;    // FRAME
-        case '.': Need(1); return stack_.back();  // STOP
-        case '(': marks_.push_back(stack_.size()); break;
-        case '0': Need(1); stack_.pop_back(); break;
-        case '1': PopMark(); break;
-        case '2': Need(1); stack_.push_back(stack_.back()); break;
-        case 'N': stack_.push_back(PyValue()); break;
-        case 0x88: case 0x89: {
+        case 0x80:
+          U8();
+          break;  // PROTO
+        case 0x95:
+          Bytes(8);
+          break;  // FRAME
+        case '.':
+          Need(1);
+          return stack_.back();  // STOP
+        case '(':
+          marks_.push_back(stack_.size());
+          break;
+        case '0':
+          Need(1);
+          stack_.pop_back();
+          break;
+        case '1':
+          PopMark();
+          break;
+        case '2':
+          Need(1);
+          stack_.push_back(stack_.back());
+          break;
+        case 'N':
+          stack_.push_back(PyValue());
+          break;
+        case 0x88:
+        case 0x89: {
           auto v = Scalar(PyValue::Kind::kBool);
           v.b = op == 0x88;
           stack_.push_back(v);
           break;
         }
-        case 'J': stack_.push_back(Int(static_cast<int32_t>(Le(4)))); break;
-        case 'K': stack_.push_back(Int(static_cast<int64_t>(Le(1)))); break;
-        case 'M': stack_.push_back(Int(static_cast<int64_t>(Le(2)))); break;
-        case 0x8a: stack_.push_back(Int(Long(U8()))); break;
-        case 0x8b: stack_.push_back(Int(Long(static_cast<size_t>(Le(4))))); break;
-        case 'I': case 'L': {  // protocol 0 integers (True / False as I01 / I00)
+        case 'J':
+          stack_.push_back(Int(static_cast<int32_t>(Le(4))));
+          break;
+        case 'K':
+          stack_.push_back(Int(static_cast<int64_t>(Le(1))));
+          break;
+        case 'M':
+          stack_.push_back(Int(static_cast<int64_t>(Le(2))));
+          break;
+        case 0x8a:
+          stack_.push_back(Int(Long(U8())));
+          break;
+        case 0x8b:
+          stack_.push_back(Int(Long(static_cast<size_t>(Le(4)))));
+          break;
+        case 'I':
+        case 'L': {  // protocol 0 integers (True / False as I01 / I00)
           auto line = Line();
           if (!line.empty() && line.back() == 'L') line.pop_back();
           stack_.push_back(Int(std::stoll(line)));
@@ -120,17 +150,39 @@ class Unpickler {
           stack_.push_back(v);
           break;
         }
-        case 'X': stack_.push_back(Str(Bytes(Le(4)))); break;
-        case 0x8c: stack_.push_back(Str(Bytes(U8()))); break;
-        case 0x8d: stack_.push_back(Str(Bytes(Le(8)))); break;
-        case 'T': stack_.push_back(Str(Bytes(Le(4)))); break;
-        case 'U': stack_.push_back(Str(Bytes(U8()))); break;
-        case 'B': stack_.push_back(Str(Bytes(Le(4)), PyValue::Kind::kBytes)); break;
-        case 'C': stack_.push_back(Str(Bytes(U8()), PyValue::Kind::kBytes)); break;
-        case 0x8e: stack_.push_back(Str(Bytes(Le(8)), PyValue::Kind::kBytes)); break;
-        case ')': stack_.push_back(Seq(PyValue::Kind::kTuple)); break;
-        case 't': stack_.push_back(Seq(PyValue::Kind::kTuple, PopMark())); break;
-        case 0x85: case 0x86: case 0x87: {
+        case 'X':
+          stack_.push_back(Str(Bytes(Le(4))));
+          break;
+        case 0x8c:
+          stack_.push_back(Str(Bytes(U8())));
+          break;
+        case 0x8d:
+          stack_.push_back(Str(Bytes(Le(8))));
+          break;
+        case 'T':
+          stack_.push_back(Str(Bytes(Le(4))));
+          break;
+        case 'U':
+          stack_.push_back(Str(Bytes(U8())));
+          break;
+        case 'B':
+          stack_.push_back(Str(Bytes(Le(4)), PyValue::Kind::kBytes));
+          break;
+        case 'C':
+          stack_.push_back(Str(Bytes(U8()), PyValue::Kind::kBytes));
+          break;
+        case 0x8e:
+          stack_.push_back(Str(Bytes(Le(8)), PyValue::Kind::kBytes));
+          break;
+        case ')':
+          stack_.push_back(Seq(PyValue::Kind::kTuple));
+          break;
+        case 't':
+          stack_.push_back(Seq(PyValue::Kind::kTuple, PopMark()));
+          break;
+        case 0x85:
+        case 0x86:
+        case 0x87: {
           const size_t n = op - 0x84;
           Need(n);
           std::vector<PyValue> items(stack_.end() - n, stack_.end());
@@ -138,8 +190,14 @@ class Unpickler {
           stack_.push_back(Seq(PyValue::Kind::kTuple, std::move(items)));
           break;
         }
-        case ']': case 0x8f: stack_.push_back(Seq(PyValue::Kind::kList)); break;  // list, empty set
-        case 'l': case 0x91: stack_.push_back(Seq(PyValue::Kind::kList, PopMark())); break;
+        case ']':
+        case 0x8f:
+          stack_.push_back(Seq(PyValue::Kind::kList));
+          break;  // list, empty set
+        case 'l':
+        case 0x91:
+          stack_.push_back(Seq(PyValue::Kind::kList, PopMark()));
+          break;
         case 'a': {
           Need(2);
           auto v = stack_.back();
@@ -147,13 +205,16 @@ class Unpickler {
           Append(stack_.back(), {v});
           break;
         }
-        case 'e': case 0x90: {  // APPENDS, ADDITEMS
+        case 'e':
+        case 0x90: {  // APPENDS, ADDITEMS
           auto items = PopMark();
           Need(1);
           Append(stack_.back(), items);
           break;
         }
-        case '}': stack_.push_back(Dict()); break;
+        case '}':
+          stack_.push_back(Dict());
+          break;
         case 'd': {
           auto items = PopMark();
           auto d = Dict();
@@ -174,13 +235,31 @@ class Unpickler {
           SetItems(stack_.back(), items);
           break;
         }
-        case 'q': Need(1); memo_[Le(1)] = stack_.back(); break;
-        case 'r': Need(1); memo_[Le(4)] = stack_.back(); break;
-        case 0x94: Need(1); memo_[memo_.size()] = stack_.back(); break;
-        case 'p': Need(1); memo_[std::stoull(Line())] = stack_.back(); break;
-        case 'h': stack_.push_back(Memo(Le(1))); break;
-        case 'j': stack_.push_back(Memo(Le(4))); break;
-        case 'g': stack_.push_back(Memo(std::stoull(Line()))); break;
+        case 'q':
+          Need(1);
+          memo_[Le(1)] = stack_.back();
+          break;
+        case 'r':
+          Need(1);
+          memo_[Le(4)] = stack_.back();
+          break;
+        case 0x94:
+          Need(1);
+          memo_[memo_.size()] = stack_.back();
+          break;
+        case 'p':
+          Need(1);
+          memo_[std::stoull(Line())] = stack_.back();
+          break;
+        case 'h':
+          stack_.push_back(Memo(Le(1)));
+          break;
+        case 'j':
+          stack_.push_back(Memo(Le(4)));
+          break;
+        case 'g':
+          stack_.push_back(Memo(std::stoull(Line())));
+          break;
         case 'c': {
           auto module = Line();
           auto name = Line();
@@ -221,7 +300,10 @@ class Unpickler {
           stack_.push_back(Opaque(cls.s));
           break;
         }
-        case 'b': Need(2); stack_.pop_back(); break;  // BUILD: object state (OrderedDict _metadata, ...)
+        case 'b':
+          Need(2);
+          stack_.pop_back();
+          break;  // BUILD: object state (OrderedDict _metadata, ...)
         case 'Q': {
           Need(1);
           auto pid = stack_.back();
@@ -364,8 +446,8 @@ class Unpickler {
 // pickles of the magic number, the protocol version, system info and the object, then the
 // sorted storage keys, then each storage as an int64 element count and its raw bytes.
 PyValue LoadLegacy(const std::string& path, const std::vector<uint8_t>& buf) {
-  static const uint8_t kMagic[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9,
-                                   0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e};
+  static const uint8_t kMagic[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46,
+                                   0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e};
   Check(buf.size() > sizeof kMagic && std::memcmp(buf.data(), kMagic, sizeof kMagic) == 0, code::kWeights,
         path + " is not a PyTorch checkpoint (neither a torch.save zip nor the legacy format)");
   std::map<std::string, at::Tensor> storages;
@@ -443,7 +525,8 @@ PyValue LoadTorchFile(const std::string& path) {
     Fail(e.code(), std::string(e.what()).rfind(path, 0) == 0 ? e.what() : path + ": " + e.what());
   } catch (const c10::Error& e) {
     std::string msg = e.what_without_backtrace();
-    Fail(code::kWeights, path + " is not a readable PyTorch archive (" + msg.substr(0, msg.find('\n')).substr(0, 200) + ")");
+    Fail(code::kWeights,
+         path + " is not a readable PyTorch archive (" + msg.substr(0, msg.find('\n')).substr(0, 200) + ")");
   }
 }
 

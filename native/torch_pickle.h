@@ -22,7 +22,7 @@ struct PyValue {
   int64_t i = 0;
   double f = 0;
   std::string s;  // string, bytes, or "module.name" of a global / of what built an opaque value
-  std::shared_ptr<std::vector<PyValue>> items;                         // tuple, list
+  std::shared_ptr<std::vector<PyValue>> items;                        // tuple, list
   std::shared_ptr<std::vector<std::pair<PyValue, PyValue>>> entries;  // dict, in file order
   at::Tensor tensor;
 

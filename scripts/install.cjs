@@ -41,8 +41,13 @@ function libtorchCandidates() {
     encoding: 'utf8',
   });
   if (py.status === 0 && py.stdout.trim()) c.push(path.join(py.stdout.trim(), 'Torch'));
-  c.push('/usr/lib/x86_64-linux-gnu/cmake/Torch', '/usr/lib/aarch64-linux-gnu/cmake/Torch',
-    '/usr/share/cmake/Torch', '/usr/local/share/cmake/Torch', '/usr/lib/cmake/Torch');
+  c.push(
+    '/usr/lib/x86_64-linux-gnu/cmake/Torch',
+    '/usr/lib/aarch64-linux-gnu/cmake/Torch',
+    '/usr/share/cmake/Torch',
+    '/usr/local/share/cmake/Torch',
+    '/usr/lib/cmake/Torch',
+  );
   return c;
 }
 
@@ -55,8 +60,10 @@ if (tryLoad()) process.exit(0);
 if (!has('c++') && !has('g++')) fail('a C++17 compiler', 'sudo apt-get install -y g++');
 if (!has('cmake')) fail('CMake (3.18 or newer)', 'sudo apt-get install -y cmake');
 if (!libtorchCandidates().some((d) => fs.existsSync(path.join(d, 'TorchConfig.cmake')))) {
-  fail('LibTorch',
-    'sudo apt-get install -y libtorch-dev libopenblas0-pthread\n  (or download LibTorch from pytorch.org and set LIBTORCH=/path/to/libtorch)');
+  fail(
+    'LibTorch',
+    'sudo apt-get install -y libtorch-dev libopenblas0-pthread\n  (or download LibTorch from pytorch.org and set LIBTORCH=/path/to/libtorch)',
+  );
 }
 console.log('mist-vad: no prebuilt binary fits this machine; building from source (a few minutes)');
 const r = spawnSync(process.execPath, [path.join(__dirname, 'build-native.cjs')], { cwd: root, stdio: 'inherit' });

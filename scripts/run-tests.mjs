@@ -66,6 +66,9 @@ for (const f of files) {
 const total = ((Date.now() - started) / 1000).toFixed(1);
 console.log(`\n# ${files.length - failedFiles.length}/${files.length} test files passed in ${total} s`);
 if (failedFiles.length) console.log(`# failed: ${failedFiles.join(', ')}`);
-if (sum.skipped) console.log('# a skipped test needs a file of ../shared/data (or MIST_SHARED_DATA) or a system package; under CI=true it fails');
+if (sum.skipped)
+  console.log(
+    '# a skipped test needs a file of ../shared/data (or MIST_SHARED_DATA) or a system package; under CI=true it fails',
+  );
 console.log(`tests: ${sum.passed} passed, ${sum.failed} failed, ${sum.skipped} skipped`);
 if (failedFiles.length || files.length === 0) process.exit(1);

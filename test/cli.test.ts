@@ -4,14 +4,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { readPseudoLabels } from '../lib/index.js';
-import { ROOT, packageData, tempDir } from './helpers.js';
+import { ROOT, packageData, tempDir, test } from './helpers.js';
 
 function mist(args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'lib', 'cli', 'main.ts'), ...args], { cwd: ROOT, encoding: 'utf8' });
+  return spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'lib', 'cli', 'main.ts'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
 }
 
 test('mist info names LibTorch, threads and the BLAS', () => {
@@ -28,7 +30,8 @@ test('mist demo writes its report, weights and pseudo labels', async () => {
     const r = mist(['demo', '--steps', '20', '--out', dir]);
     assert.is(r.status, 0, r.stderr);
     assert.match(r.stdout, /mean frame AUC 0\.\d{4}/);
-    for (const f of ['report.md', 'report.json', 'generator.pt', 'pseudo-labels.json']) assert.ok(existsSync(join(dir, f)), f);
+    for (const f of ['report.md', 'report.json', 'generator.pt', 'pseudo-labels.json'])
+      assert.ok(existsSync(join(dir, f)), f);
     const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
     assert.is(report.runs.length, 1);
     const pl = await readPseudoLabels(join(dir, 'pseudo-labels.json'));
@@ -43,13 +46,37 @@ test('mist train on feature files and a name,label list', async () => {
   try {
     const features = packageData('ucf-crime', 'c3d_32seg');
     const list = join(dir, 'split.csv');
-    writeFileSync(list, readdirSync(features).map((f) => {
-      const name = f.replace(/\.txt$/, '');
-      return `${name},${name.startsWith('Normal') ? 0 : 1}`;
-    }).join('\n'));
+    writeFileSync(
+      list,
+      readdirSync(features)
+        .map((f) => {
+          const name = f.replace(/\.txt$/, '');
+          return `${name},${name.startsWith('Normal') ? 0 : 1}`;
+        })
+        .join('\n'),
+    );
     const out = join(dir, 'run');
-    const r = mist(['train', '--preset', 'ucf-crime-c3d', '--features', features, '--train', list, '--test', list,
-      '--layout', 'segments', '--steps', '20', '--eval-every', '10', '--batch-size', '10', '--out', out]);
+    const r = mist([
+      'train',
+      '--preset',
+      'ucf-crime-c3d',
+      '--features',
+      features,
+      '--train',
+      list,
+      '--test',
+      list,
+      '--layout',
+      'segments',
+      '--steps',
+      '20',
+      '--eval-every',
+      '10',
+      '--batch-size',
+      '10',
+      '--out',
+      out,
+    ]);
     assert.is(r.status, 0, r.stderr);
     assert.match(r.stdout, /best frame AUC 0\.\d{4} at step (10|20)/);
     const history = JSON.parse(readFileSync(join(out, 'history.json'), 'utf8'));

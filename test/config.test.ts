@@ -77,9 +77,20 @@ test('MIST_FFPROBE is read when a video opens, not at import', async () => {
 
 test('MIST_CPU_CACHE_MB, read by config.ts, sets the cache the addon installs (0: none; junk: an error)', () => {
   const child = (value: string) =>
-    spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./lib/index.ts').then(m => console.log(JSON.stringify(m.cpuCache()))).catch(e => console.log(e.code))"], {
-      cwd: ROOT, env: { ...process.env, MIST_CPU_CACHE_MB: value }, encoding: 'utf8',
-    }).stdout.trim();
+    spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        "import('./lib/index.ts').then(m => console.log(JSON.stringify(m.cpuCache()))).catch(e => console.log(e.code))",
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, MIST_CPU_CACHE_MB: value },
+        encoding: 'utf8',
+      },
+    ).stdout.trim();
   assert.equal(JSON.parse(child('0')), { enabled: false, cachedBytes: 0, limitBytes: 0, hits: 0, misses: 0 });
   assert.is(JSON.parse(child('100')).limitBytes, 100 * 2 ** 20);
   assert.is(JSON.parse(child('')).limitBytes, 4096 * 2 ** 20);

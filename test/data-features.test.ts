@@ -3,14 +3,7 @@
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  meanOverCrops,
-  readC3dTxt,
-  readCropFeatures,
-  readFeatures,
-  writeFeatures,
-  writeNpy,
-} from '../lib/index.js';
+import { meanOverCrops, readC3dTxt, readCropFeatures, readFeatures, writeFeatures, writeNpy } from '../lib/index.js';
 import { ROOT, expectCode, packageData, sharedData, tempDir, test } from './helpers.js';
 
 const fx = (...p: string[]): string => join(ROOT, 'test', 'fixtures', ...p);
@@ -79,7 +72,9 @@ test('C3D text: ragged rows, non-numbers and empty files are ERR_MIST_FORMAT', a
 test('per-crop files <video>__<k>.npy stack into [T, K, D]', async () => {
   const a = readCropFeatures(fx('crops', 'vid.A__#1_label_A__3.npy'));
   assert.equal(a.shape, [6, 5, 4]);
-  for (let t = 0; t < 6; t++) for (let k = 0; k < 5; k++) for (let d = 0; d < 4; d++) assert.is(a.data[(t * 5 + k) * 4 + d], 1000 * t + 10 * k + d);
+  for (let t = 0; t < 6; t++)
+    for (let k = 0; k < 5; k++)
+      for (let d = 0; d < 4; d++) assert.is(a.data[(t * 5 + k) * 4 + d], 1000 * t + 10 * k + d);
   const b = await readFeatures(fx('crops', 'vid.A__#1_label_A__0.npy'), { allCrops: true });
   assert.equal(b.shape, [6, 5, 4]);
   const one = await readFeatures(fx('crops', 'vid.A__#1_label_A__2.npy'));
@@ -113,7 +108,10 @@ test('our format: writeFeatures then readFeatures keeps data and metadata', asyn
     assert.equal(f.meta, { encoder: 'i3d', clipLength: 16, frames: 50, fps: 30, crops: 10 });
     // A sidecar that disagrees with its array is an error, not a silent mismatch.
     writeFeatures(p, { data: new Float32Array(8), shape: [2, 4] });
-    writeFileSync(join(dir, 'Abuse028_x264.json'), JSON.stringify({ format: 'mist-vad.features', version: 1, shape: [9, 4] }));
+    writeFileSync(
+      join(dir, 'Abuse028_x264.json'),
+      JSON.stringify({ format: 'mist-vad.features', version: 1, shape: [9, 4] }),
+    );
     await expectCode(() => readFeatures(p), 'ERR_MIST_SHAPE');
     writeFileSync(join(dir, 'Abuse028_x264.json'), '{not json');
     await expectCode(() => readFeatures(p), 'ERR_MIST_FORMAT');
@@ -125,9 +123,18 @@ test('our format: writeFeatures then readFeatures keeps data and metadata', asyn
 test('writeFeatures refuses bad paths, arrays and metadata', async () => {
   const { dir, cleanup } = tempDir();
   try {
-    await expectCode(() => writeFeatures(join(dir, 'x.bin'), { data: new Float32Array(2), shape: [1, 2] }), 'ERR_MIST_ARG');
-    await expectCode(() => writeFeatures(join(dir, 'x.npy'), { data: new Float32Array(2), shape: [2] }), 'ERR_MIST_SHAPE');
-    await expectCode(() => writeFeatures(join(dir, 'x.npy'), { data: new Float32Array(2), shape: [2, 2] }), 'ERR_MIST_SHAPE');
+    await expectCode(
+      () => writeFeatures(join(dir, 'x.bin'), { data: new Float32Array(2), shape: [1, 2] }),
+      'ERR_MIST_ARG',
+    );
+    await expectCode(
+      () => writeFeatures(join(dir, 'x.npy'), { data: new Float32Array(2), shape: [2] }),
+      'ERR_MIST_SHAPE',
+    );
+    await expectCode(
+      () => writeFeatures(join(dir, 'x.npy'), { data: new Float32Array(2), shape: [2, 2] }),
+      'ERR_MIST_SHAPE',
+    );
     const e = await expectCode(
       () => writeFeatures(join(dir, 'x.npy'), { data: new Float32Array(2), shape: [1, 2] }, { clipLength: -1 }),
       'ERR_MIST_ARG',

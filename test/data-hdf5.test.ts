@@ -13,7 +13,8 @@ const fx = (...p: string[]): string => join(ROOT, 'test', 'fixtures', ...p);
 function expected(shape: number[], f: (i: number, j: number, l?: number) => number): number[] {
   const out: number[] = [];
   const [n0, n1, n2 = 1] = shape as [number, number, number?];
-  for (let i = 0; i < n0; i++) for (let j = 0; j < n1; j++) for (let l = 0; l < n2; l++) out.push(shape.length === 3 ? f(i, j, l) : f(i, j));
+  for (let i = 0; i < n0; i++)
+    for (let j = 0; j < n1; j++) for (let l = 0; l < n2; l++) out.push(shape.length === 3 ? f(i, j, l) : f(i, j));
   return out;
 }
 
@@ -33,9 +34,18 @@ test('HDF5 store as the MIST authors publish it (written by h5py)', async () => 
     assert.is(c.data[2 * 5 + 4], 24);
     // Element by element against the formulas the fixture was written from (a transposing
     // or crop-swapping reader fails here; the spot checks above would not all notice).
-    assert.equal(Array.from(a.data), expected([6, 8], (t, d) => 10 * t + d));
-    assert.equal(Array.from(b.data), expected([4, 10, 3], (t, k, d) => 1000 * t + 10 * k + d!));
-    assert.equal(Array.from(c.data), expected([3, 5], (t, d) => 10 * t + d));
+    assert.equal(
+      Array.from(a.data),
+      expected([6, 8], (t, d) => 10 * t + d),
+    );
+    assert.equal(
+      Array.from(b.data),
+      expected([4, 10, 3], (t, k, d) => 1000 * t + 10 * k + d!),
+    );
+    assert.equal(
+      Array.from(c.data),
+      expected([3, 5], (t, d) => 10 * t + d),
+    );
     await expectCode(() => store.read('labels'), 'ERR_MIST_DTYPE');
     await expectCode(() => store.read('nope'), 'ERR_MIST_ARG');
   } finally {

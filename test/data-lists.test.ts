@@ -63,7 +63,10 @@ test('RTFM .list files: Windows paths with CRLF, Linux paths, and 5 crops per vi
   if (xd) {
     const l = readRtfmList(xd);
     assert.is(l.length, 4000);
-    assert.equal(l.slice(0, 5).map((e) => e.crop), [0, 1, 2, 3, 4]);
+    assert.equal(
+      l.slice(0, 5).map((e) => e.crop),
+      [0, 1, 2, 3, 4],
+    );
     const names = uniqueVideoNames(l);
     assert.is(names.length, 800);
     assert.is(l[0]!.name, 'Bad.Boys.1995__#01-11-55_01-12-40_label_G-B2-B6');
@@ -74,7 +77,10 @@ test('RTFM .list files: Windows paths with CRLF, Linux paths, and 5 crops per vi
 });
 
 test('videoName keeps the dots of XD-Violence names and strips only known extensions', () => {
-  assert.is(videoName('A.Beautiful.Mind.2001__#00-25-20_00-29-20_label_A'), 'A.Beautiful.Mind.2001__#00-25-20_00-29-20_label_A');
+  assert.is(
+    videoName('A.Beautiful.Mind.2001__#00-25-20_00-29-20_label_A'),
+    'A.Beautiful.Mind.2001__#00-25-20_00-29-20_label_A',
+  );
   assert.is(videoName('G:\\UCF_Test_ten_crop_i3d\\Abuse028_x264.mp4'), 'Abuse028_x264');
 });
 

@@ -11,7 +11,8 @@ const fx = (name: string): string => join(ROOT, 'test', 'fixtures', name);
 // The fixtures hold 10*t + d at [t, d] and 1000*t + 10*k + d at [t, k, d]
 // (test/reference/make_fixtures.py, written by numpy).
 function checkTd(data: ArrayLike<number | bigint>, T: number, D: number): void {
-  for (let t = 0; t < T; t++) for (let d = 0; d < D; d++) assert.is(Number(data[t * D + d]), 10 * t + d, `[${t}, ${d}]`);
+  for (let t = 0; t < T; t++)
+    for (let d = 0; d < D; d++) assert.is(Number(data[t * D + d]), 10 * t + d, `[${t}, ${d}]`);
 }
 function checkTkd(data: ArrayLike<number>, T: number, K: number, D: number): void {
   for (let t = 0; t < T; t++)

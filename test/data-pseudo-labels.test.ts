@@ -22,7 +22,11 @@ test('our file: write then read gives the same float32 labels, names and meta', 
       const got = back.labels.get(name)!;
       assert.instance(got, Float32Array);
       // Exact: the file holds the shortest text that reads back as the same float32.
-      assert.equal(Array.from(got), Array.from(v, (x) => Math.fround(x)), name);
+      assert.equal(
+        Array.from(got),
+        Array.from(v, (x) => Math.fround(x)),
+        name,
+      );
     }
     assert.is(back.meta.dataset, 'shanghaitech');
     assert.is(back.meta.featureKind, 'i3d');
@@ -43,16 +47,33 @@ test('our file: bad input and bad files fail with coded errors', async () => {
   const { dir, cleanup } = tempDir();
   try {
     const path = join(dir, 'pl.json');
-    await expectCode(() => writePseudoLabels(path, new Map([['a', [0, NaN]]]), { dataset: 'x', featureKind: 'i3d' }), 'ERR_MIST_ARG');
+    await expectCode(
+      () => writePseudoLabels(path, new Map([['a', [0, NaN]]]), { dataset: 'x', featureKind: 'i3d' }),
+      'ERR_MIST_ARG',
+    );
     await expectCode(() => writePseudoLabels(path, new Map(), { dataset: '', featureKind: 'i3d' }), 'ERR_MIST_ARG');
-    await expectCode(() => writePseudoLabels(join(dir, 'no/such/dir.json'), new Map(), { dataset: 'x', featureKind: 'i3d' }), 'ERR_MIST_IO');
+    await expectCode(
+      () => writePseudoLabels(join(dir, 'no/such/dir.json'), new Map(), { dataset: 'x', featureKind: 'i3d' }),
+      'ERR_MIST_IO',
+    );
     await expectCode(() => readPseudoLabels(join(dir, 'missing.json')), 'ERR_MIST_IO');
     writeFileSync(path, '{not json');
     await expectCode(() => readPseudoLabels(path), 'ERR_MIST_FORMAT');
-    writeFileSync(path, JSON.stringify({ format: 'other', version: 1, meta: { dataset: 'x', featureKind: 'y' }, videos: {} }));
+    writeFileSync(
+      path,
+      JSON.stringify({ format: 'other', version: 1, meta: { dataset: 'x', featureKind: 'y' }, videos: {} }),
+    );
     const e = await expectCode(() => readPseudoLabels(path), 'ERR_MIST_FORMAT');
     assert.match(e.message, /format: must be "mist-vad-pseudo-labels"/);
-    writeFileSync(path, JSON.stringify({ format: 'mist-vad-pseudo-labels', version: 1, meta: { dataset: 'x', featureKind: 'y' }, videos: { a: [0, 'x'] } }));
+    writeFileSync(
+      path,
+      JSON.stringify({
+        format: 'mist-vad-pseudo-labels',
+        version: 1,
+        meta: { dataset: 'x', featureKind: 'y' },
+        videos: { a: [0, 'x'] },
+      }),
+    );
     const e2 = await expectCode(() => readPseudoLabels(path), 'ERR_MIST_FORMAT');
     assert.match(e2.message, /videos\.a\.1: must hold numbers only/);
   } finally {
@@ -62,7 +83,10 @@ test('our file: bad input and bad files fail with coded errors', async () => {
 
 test('unpickler: protocols 2, 3 and 4 of the same numpy dict (fixtures made by numpy)', () => {
   for (const p of [2, 3, 4]) {
-    const d = decodePickledNpy(readFileSync(join(ROOT, 'test', 'reference', `pickle-p${p}.npy`))) as Map<string, unknown>;
+    const d = decodePickledNpy(readFileSync(join(ROOT, 'test', 'reference', `pickle-p${p}.npy`))) as Map<
+      string,
+      unknown
+    >;
     assert.instance(d, Map);
     assert.equal([...d.keys()], ['a.npy', 'b', 'empty', 'big', 'be', 'mat', 'list', 'text'], `protocol ${p}`);
     const a = d.get('a.npy') as NdArray;
@@ -88,7 +112,10 @@ test('unpickler: protocols 2, 3 and 4 of the same numpy dict (fixtures made by n
 test('unpickler: refuses what it does not know, with ERR_MIST_FORMAT', async () => {
   const bytes = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
   // GLOBAL os.system: a pickle that would run a command in Python.
-  const evil = await expectCode(() => unpickle(bytes('\x80\x03cos\nsystem\nX\x02\x00\x00\x00ls\x85R.')), 'ERR_MIST_FORMAT');
+  const evil = await expectCode(
+    () => unpickle(bytes('\x80\x03cos\nsystem\nX\x02\x00\x00\x00ls\x85R.')),
+    'ERR_MIST_FORMAT',
+  );
   assert.match(evil.message, /global os\.system is not allowed/);
   const op = await expectCode(() => unpickle(bytes('\x80\x03I1\n.')), 'ERR_MIST_FORMAT');
   assert.match(op.message, /opcode 0x49 at offset 2/);
@@ -103,20 +130,28 @@ test('unpickler: refuses what it does not know, with ERR_MIST_FORMAT', async () 
 });
 
 type Reference = {
-  files: Record<string, {
-    count: number;
-    keys: string[];
-    lengths: number[];
-    dtypes: string[];
-    samples: Record<string, { first: number[]; last: number; sum: number; min: number; max: number }>;
-  }>;
+  files: Record<
+    string,
+    {
+      count: number;
+      keys: string[];
+      lengths: number[];
+      dtypes: string[];
+      samples: Record<string, { first: number[]; last: number; sum: number; min: number; max: number }>;
+    }
+  >;
 };
 
 test("MIST authors' pseudo-label files: 238 train videos, lengths and values as numpy reads them", async () => {
-  const ref = JSON.parse(readFileSync(join(ROOT, 'test', 'reference', 'official-pl-reference.json'), 'utf8')) as Reference;
+  const ref = JSON.parse(
+    readFileSync(join(ROOT, 'test', 'reference', 'official-pl-reference.json'), 'utf8'),
+  ) as Reference;
   const trainList = sharedData('shanghaitech', 'mist_official', 'SH_Train_new.txt');
   if (!trainList) return;
-  const train = readFileSync(trainList, 'utf8').split('\n').filter((l) => l.trim()).map((l) => l.split(',')[0]!.trim());
+  const train = readFileSync(trainList, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => l.split(',')[0]!.trim());
   assert.is(train.length, 238);
   for (const [file, r] of Object.entries(ref.files)) {
     const path = sharedData('shanghaitech', 'mist_official', file);
@@ -127,8 +162,16 @@ test("MIST authors' pseudo-label files: 238 train videos, lengths and values as 
     assert.is(set.meta.featureKind, file.includes('I3D') ? 'i3d' : 'c3d');
     // Same names as the train split (the file's keys carry a '.npy' suffix), in file order.
     assert.equal([...set.labels.keys()].sort(), [...train].sort(), `${file}: names`);
-    assert.equal([...set.labels.keys()], r.keys.map((k) => k.replace(/\.npy$/, '')), `${file}: order`);
-    assert.equal([...set.labels.values()].map((v) => v.length), r.lengths, `${file}: lengths`);
+    assert.equal(
+      [...set.labels.keys()],
+      r.keys.map((k) => k.replace(/\.npy$/, '')),
+      `${file}: order`,
+    );
+    assert.equal(
+      [...set.labels.values()].map((v) => v.length),
+      r.lengths,
+      `${file}: lengths`,
+    );
     // Exact float64 values through the raw reader; labels are their float32 roundings.
     const raw = (await readPickledNpy(path)) as Map<string, NdArray>;
     assert.equal(r.dtypes, ['float64']);
@@ -138,11 +181,18 @@ test("MIST authors' pseudo-label files: 238 train videos, lengths and values as 
       const v = a.data as Float64Array;
       assert.equal(Array.from(v.subarray(0, 3)), s.first, `${file} ${key}: first`);
       assert.is(v[v.length - 1], s.last, `${file} ${key}: last`);
-      assert.ok(Math.abs(v.reduce((x, y) => x + y, 0) - s.sum) < 1e-9 * Math.max(1, Math.abs(s.sum)), `${file} ${key}: sum`);
+      assert.ok(
+        Math.abs(v.reduce((x, y) => x + y, 0) - s.sum) < 1e-9 * Math.max(1, Math.abs(s.sum)),
+        `${file} ${key}: sum`,
+      );
       assert.is(Math.min(...v), s.min);
       assert.is(Math.max(...v), s.max);
       const f = set.labels.get(key.replace(/\.npy$/, ''))!;
-      assert.equal(Array.from(f), Array.from(v, (x) => Math.fround(x)), `${file} ${key}: float32`);
+      assert.equal(
+        Array.from(f),
+        Array.from(v, (x) => Math.fround(x)),
+        `${file} ${key}: float32`,
+      );
     }
   }
 });

@@ -3,18 +3,20 @@
 // under the public key names, and their outputs on a fixed input. Every path of ours (the
 // folded copy in oneDNN's layout, the folded copy with plain convolutions, the modules) must
 // give the same numbers, relative error (max |ours - PyTorch| / max |PyTorch| per output)
-// below 1e-4.
+// within the tolerance of its path (TOLERANCE below: 1e-6 for the modules' outputs).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { SgaEncoder, type SgaEncoderOptions } from '../lib/index.js';
-import { ROOT } from './helpers.js';
+import { ROOT, test } from './helpers.js';
 
 const DIR = join(ROOT, 'test', 'reference', 'encoders');
-interface Arr { shape: number[]; data: number[] }
+interface Arr {
+  shape: number[];
+  data: number[];
+}
 interface Case {
   file: string;
   backbone: 'i3d' | 'c3d';
@@ -40,7 +42,8 @@ function clipInput(n: number, size: readonly number[]): Float32Array {
 
 function relErr(ours: ArrayLike<number>, theirs: Arr, what: string): number {
   assert.is(ours.length, theirs.data.length, `${what}: length`);
-  let scale = 0, diff = 0;
+  let scale = 0,
+    diff = 0;
   for (let i = 0; i < theirs.data.length; i++) {
     scale = Math.max(scale, Math.abs(theirs.data[i]!));
     diff = Math.max(diff, Math.abs(ours[i]! - theirs.data[i]!));
@@ -53,14 +56,37 @@ const PATHS: Array<{ name: string; options: Partial<SgaEncoderOptions> }> = [
   { name: 'folded', options: { fold: true, onednn: false } },
   { name: 'modules', options: { fold: false } },
 ];
+// The tolerance of each path, from what it computes: the modules run PyTorch's own operators
+// in the same order (measured: taps 3e-6, the heads' outputs 1e-7 and below), so a loose
+// bound there would hide a real error; the folded copies fold BatchNorm into the weights and
+// sum in another order (oneDNN's blocked kernels, fused 1x1 convolutions): measured up to 7e-5.
+const TOLERANCE: Record<string, number> = {
+  'modules taps': 1e-5,
+  'modules score': 1e-6,
+  'modules guided': 1e-6,
+  'modules attention': 1e-6,
+  'modules feature': 1e-6,
+  train: 1e-6,
+  folded: 1e-4,
+};
+function tolerance(key: string): number {
+  return TOLERANCE[key] ?? TOLERANCE[key.split(' ')[0]!.replace('+oneDNN', '')]!;
+}
 const worst: Record<string, number> = {};
 function record(key: string, err: number, what: string) {
   worst[key] = Math.max(worst[key] ?? 0, err);
-  assert.ok(err < 1e-4, `${what}: relative error ${err.toExponential(2)}`);
+  const tol = tolerance(key);
+  assert.ok(err < tol, `${what}: relative error ${err.toExponential(2)} (tolerance ${tol})`);
 }
 
 async function make(c: Case, options: Partial<SgaEncoderOptions> = {}) {
-  const e = SgaEncoder.create({ backbone: c.backbone, width: c.width, inputSize: c.inputSize, device: 'cpu', ...options });
+  const e = SgaEncoder.create({
+    backbone: c.backbone,
+    width: c.width,
+    inputSize: c.inputSize,
+    device: 'cpu',
+    ...options,
+  });
   const report = await e.loadStateDict(join(DIR, c.file));
   return { e, report };
 }
@@ -73,8 +99,16 @@ for (const [key, c] of Object.entries(ref.cases)) {
       const t = await e.taps(x, c.n);
       assert.equal(t.sgaShape, c.eval.sga_tap!.shape, 'SGA tap shape');
       assert.equal(t.mainShape, c.eval.main_tap!.shape, 'main tap shape');
-      record(`${path.name} taps`, relErr(t.sga, c.eval.sga_tap!, `${key} ${path.name} sga`), `${key} ${path.name} sga tap`);
-      record(`${path.name} taps`, relErr(t.main, c.eval.main_tap!, `${key} ${path.name} main`), `${key} ${path.name} main tap`);
+      record(
+        `${path.name} taps`,
+        relErr(t.sga, c.eval.sga_tap!, `${key} ${path.name} sga`),
+        `${key} ${path.name} sga tap`,
+      );
+      record(
+        `${path.name} taps`,
+        relErr(t.main, c.eval.main_tap!, `${key} ${path.name} main`),
+        `${key} ${path.name} main tap`,
+      );
       if (c.eval.score) {
         const o = await e.forward(x, c.n);
         assert.equal(o.attentionShape, c.eval.attention!.shape, 'attention shape');
@@ -97,6 +131,36 @@ for (const [key, c] of Object.entries(ref.cases)) {
     });
   }
 }
+
+test("train mode: the BatchNorm running statistics move as PyTorch's momentum update moves them", async () => {
+  // test/reference/make_bn_reference.py: i3d_tiny.pt run twice in train mode by PyTorch.
+  const bn = JSON.parse(readFileSync(join(DIR, 'bn-running.json'), 'utf8')) as {
+    input: number[];
+    after: Record<string, number[]>[];
+  };
+  const c = ref.cases['i3d_tiny_16x32x32']!;
+  const { e } = await make(c);
+  e.setTraining(true);
+  const x = clipInput(bn.input[0]!, bn.input.slice(1));
+  let checked = 0;
+  let worstStat = 0;
+  for (const want of bn.after) {
+    await e.forward(x, bn.input[0]!);
+    const sd = await e.stateDict();
+    for (const [name, values] of Object.entries(want)) {
+      if (!/running_(mean|var)$|num_batches_tracked$/.test(name)) continue;
+      const err = relErr(sd[name]!, { shape: [values.length], data: values }, name);
+      worstStat = Math.max(worstStat, err);
+      assert.ok(err < 1e-5, `${name}: relative error ${err.toExponential(2)}`);
+      checked++;
+    }
+  }
+  assert.ok(checked > 100, `${checked} statistics checked`);
+  console.log(
+    `  BatchNorm running statistics after 1 and 2 train-mode forwards: worst relative error ${worstStat.toExponential(2)}`,
+  );
+  e.dispose();
+});
 
 test('state dicts with the public names load with nothing missing or unexpected', async () => {
   // A full MIST-I3D state dict (plain names) and a released-MIST checkpoint (C3D, module. prefixes,
@@ -139,7 +203,9 @@ test('parameter count and MACs per clip equal PyTorch forward hooks at the paper
     const m = e.macsPerClip();
     assert.is(m.total, cost.macs, `${backbone} MACs`);
     assert.is(m.backbone + m.sgaBranch + m.head, m.total);
-    console.log(`  ${backbone}: ${(cost.parameters / 1e6).toFixed(2)} M parameters, ${(m.total / 1e9).toFixed(2)} G MACs per clip`);
+    console.log(
+      `  ${backbone}: ${(cost.parameters / 1e6).toFixed(2)} M parameters, ${(m.total / 1e9).toFixed(2)} G MACs per clip`,
+    );
     e.dispose();
   }
 });

@@ -3,25 +3,38 @@
 // groups, parameter counts.
 import { join } from 'node:path';
 
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { SgaEncoder } from '../lib/index.js';
-import { ROOT } from './helpers.js';
+import { ROOT, test } from './helpers.js';
 
 const FILE = join(ROOT, 'test', 'reference', 'encoders', 'i3d_tiny.pt');
 const tiny = { backbone: 'i3d', width: 1 / 24, inputSize: [16, 32, 32], device: 'cpu' } as const;
 const input = Float32Array.from({ length: 2 * 3 * 16 * 32 * 32 }, (_, i) => Math.sin(0.37 * i) * 0.5);
-const I3D_BLOCKS = ['conv3d_1a_7x7', 'conv3d_2b_1x1', 'conv3d_2c_3x3', 'mixed_3b', 'mixed_3c', 'mixed_4b', 'mixed_4c',
-  'mixed_4d', 'mixed_4e', 'mixed_4f', 'mixed_5b', 'mixed_5c'];
+const I3D_BLOCKS = [
+  'conv3d_1a_7x7',
+  'conv3d_2b_1x1',
+  'conv3d_2c_3x3',
+  'mixed_3b',
+  'mixed_3c',
+  'mixed_4b',
+  'mixed_4c',
+  'mixed_4d',
+  'mixed_4e',
+  'mixed_4f',
+  'mixed_5b',
+  'mixed_5c',
+];
 
 const eq = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => v === b[i]);
 
 test('blocks are the MIST names; weight decay on conv / linear weights only', async () => {
   const e = SgaEncoder.create(tiny);
   assert.equal([...e.blocks], I3D_BLOCKS);
-  assert.equal([...SgaEncoder.create({ ...tiny, backbone: 'c3d', width: 1 / 32 }).blocks],
-    ['conv1a', 'conv2a', 'conv3a', 'conv3b', 'conv4a', 'conv4b', 'conv5a', 'conv5b']);
+  assert.equal(
+    [...SgaEncoder.create({ ...tiny, backbone: 'c3d', width: 1 / 32 }).blocks],
+    ['conv1a', 'conv2a', 'conv3a', 'conv3b', 'conv4a', 'conv4b', 'conv5a', 'conv5b'],
+  );
   const g = e.parameterGroups();
   const sd = await e.stateDict();
   const params = Object.keys(sd).filter((k) => !/running_|num_batches/.test(k));
@@ -85,7 +98,8 @@ test('train mode: batch statistics update the running ones, affine parameters st
   await ref.forward(input);
   ref.setTraining(false);
   const m = await ref.forward(input);
-  let diff = 0, scale = 0;
+  let diff = 0,
+    scale = 0;
   for (let i = 0; i < m.feature.length; i++) {
     diff = Math.max(diff, Math.abs(m.feature[i]! - evalAfter.feature[i]!));
     scale = Math.max(scale, Math.abs(m.feature[i]!));

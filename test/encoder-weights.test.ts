@@ -3,11 +3,10 @@
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { SgaEncoder } from '../lib/index.js';
-import { ROOT, expectCode, tempDir } from './helpers.js';
+import { ROOT, expectCode, tempDir, test } from './helpers.js';
 
 const DIR = join(ROOT, 'test', 'reference', 'encoders');
 const tiny = { backbone: 'i3d', width: 1 / 24, inputSize: [16, 32, 32], device: 'cpu' } as const;
@@ -73,7 +72,8 @@ test("the I3D port's layout loads the same from PyTorch's legacy (pre-1.6) forma
   // model_rgb.pth itself was saved before PyTorch 1.6; i3d_port_tiny_legacy.pt is the same
   // port-layout dict as i3d_port_tiny.pt, written with _use_new_zipfile_serialization=False.
   const port = { ...tiny, width: 1 / 32 };
-  const a = SgaEncoder.create(port), b = SgaEncoder.create(port);
+  const a = SgaEncoder.create(port),
+    b = SgaEncoder.create(port);
   const ra = await a.loadStateDict(join(DIR, 'i3d_port_tiny.pt'));
   const rb = await b.loadStateDict(join(DIR, 'i3d_port_tiny_legacy.pt'));
   assert.equal(rb, ra);
@@ -94,7 +94,8 @@ test('save() writes a checkpoint that load() rebuilds with identical outputs', a
     assert.is(f.describe().width, 1 / 24);
     assert.is(f.backbone, 'i3d');
     assert.ok(same(await f.stateDict(), await e.stateDict()));
-    const a = await e.forward(input), b = await f.forward(input);
+    const a = await e.forward(input),
+      b = await f.forward(input);
     assert.equal(Array.from(b.score), Array.from(a.score));
     assert.equal(Array.from(b.feature), Array.from(a.feature));
     // Our file also loads as a plain state dict into a fresh model, nothing missing.
@@ -116,9 +117,15 @@ test('save() writes a checkpoint that load() rebuilds with identical outputs', a
 test('bad arguments and shapes give coded errors', async () => {
   await expectCode(() => SgaEncoder.create({ backbone: 'r3d' as 'i3d' }), 'ERR_MIST_ARG');
   await expectCode(() => SgaEncoder.create({ backbone: 'i3d', width: 0 }), 'ERR_MIST_ARG');
-  await expectCode(() => SgaEncoder.create({ backbone: 'i3d', inputSize: [16, 224] as unknown as [number, number, number] }), 'ERR_MIST_ARG');
+  await expectCode(
+    () => SgaEncoder.create({ backbone: 'i3d', inputSize: [16, 224] as unknown as [number, number, number] }),
+    'ERR_MIST_ARG',
+  );
   // Too small for the backbone: C3D's pool4 would be empty.
-  const small = await expectCode(() => SgaEncoder.create({ backbone: 'c3d', width: 1 / 32, inputSize: [16, 8, 8] }), 'ERR_MIST_SHAPE');
+  const small = await expectCode(
+    () => SgaEncoder.create({ backbone: 'c3d', width: 1 / 32, inputSize: [16, 8, 8] }),
+    'ERR_MIST_SHAPE',
+  );
   assert.match(small.message, /too small for c3d: pool4/);
   const e = SgaEncoder.create(tiny);
   await expectCode(() => e.forward(new Float32Array(10)), 'ERR_MIST_SHAPE');

@@ -19,13 +19,17 @@ test('gt-sh.npy as one concatenated block', () => {
 });
 
 test('split per video with the lengths S3R publishes: equal to S3R labels and to the masks', () => {
-  if (!(gtPath && list && s3r && masks)) return skip('shanghaitech/rtfm_lists, shanghaitech/s3r, shanghaitech/test_frame_mask');
+  if (!(gtPath && list && s3r && masks))
+    return skip('shanghaitech/rtfm_lists, shanghaitech/s3r, shanghaitech/test_frame_mask');
   const json = JSON.parse(readFileSync(s3r, 'utf8')) as Record<string, { num_frames: number; labels: number[] }>;
   const lengths = new Map(Object.entries(json).map(([k, v]) => [k, v.num_frames]));
   const gt = loadRtfmGroundTruth({ gt: gtPath, list, lengths });
   assert.is(gt.videos.length, 199);
   assert.is(gt.totalFrames, 142_912);
-  assert.equal(gt.videos.slice(0, 44).map((v) => v.anomalous), new Array(44).fill(true));
+  assert.equal(
+    gt.videos.slice(0, 44).map((v) => v.anomalous),
+    new Array(44).fill(true),
+  );
   assert.is(gt.anomalousVideos, 44);
   for (const v of gt.videos) assert.equal([...v.labels], json[v.name]!.labels, v.name);
   // Against the true masks: equal on the frames both cover (RTFM pads with the last label).
@@ -41,11 +45,17 @@ test('split per video with the lengths S3R publishes: equal to S3R labels and to
 
 test('lengths that do not add up, or only half the split options', async () => {
   if (!(gtPath && list)) return skip('shanghaitech/rtfm_lists');
-  const e = await expectCode(() => loadRtfmGroundTruth({ gt: gtPath, list, lengths: new Array(199).fill(16) }), 'ERR_MIST_SHAPE');
+  const e = await expectCode(
+    () => loadRtfmGroundTruth({ gt: gtPath, list, lengths: new Array(199).fill(16) }),
+    'ERR_MIST_SHAPE',
+  );
   assert.match(e.message, /142912/);
   await expectCode(() => loadRtfmGroundTruth({ gt: gtPath, list, lengths: [1, 2] }), 'ERR_MIST_SHAPE');
   await expectCode(() => loadRtfmGroundTruth({ gt: gtPath, list }), 'ERR_MIST_ARG');
-  await expectCode(() => loadRtfmGroundTruth({ gt: gtPath, list, lengths: new Map([['01_0015', 16]]) }), 'ERR_MIST_ARG');
+  await expectCode(
+    () => loadRtfmGroundTruth({ gt: gtPath, list, lengths: new Map([['01_0015', 16]]) }),
+    'ERR_MIST_ARG',
+  );
 });
 
 test.run();

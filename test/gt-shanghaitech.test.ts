@@ -30,7 +30,12 @@ test('the plain RTFM list: masks say which videos are anomalous, counts come fro
   if (!masks) return skip('shanghaitech/test_frame_mask');
   const withCounts = loadShanghaiTechGroundTruth({ masks, truncate: false });
   const counts = new Map(withCounts.videos.filter((v) => !v.anomalous).map((v) => [v.name, v.sourceFrames]));
-  const plain = loadShanghaiTechGroundTruth({ masks, list: packageData('shanghaitech', 'SH_Test.txt'), frameCounts: counts, truncate: false });
+  const plain = loadShanghaiTechGroundTruth({
+    masks,
+    list: packageData('shanghaitech', 'SH_Test.txt'),
+    frameCounts: counts,
+    truncate: false,
+  });
   assert.is(plain.videos.length, 199);
   assert.is(plain.anomalousVideos, 44);
   assert.is(plain.totalFrames, 141_870);
@@ -39,7 +44,10 @@ test('the plain RTFM list: masks say which videos are anomalous, counts come fro
 
 test('errors: normal video without count, missing masks folder or mask, non-binary mask', async () => {
   if (!masks) return skip('shanghaitech/test_frame_mask');
-  await expectCode(() => loadShanghaiTechGroundTruth({ masks, list: packageData('shanghaitech', 'SH_Test.txt') }), 'ERR_MIST_ARG');
+  await expectCode(
+    () => loadShanghaiTechGroundTruth({ masks, list: packageData('shanghaitech', 'SH_Test.txt') }),
+    'ERR_MIST_ARG',
+  );
   const { dir, cleanup } = tempDir();
   try {
     await expectCode(() => loadShanghaiTechGroundTruth({ masks: join(dir, 'absent') }), 'ERR_MIST_IO');

@@ -15,7 +15,10 @@ test('MIST convention: 290 videos, 1,109,824 frames, 84,160 anomalous', () => {
   assert.is(gt.anomalousVideos, 140);
   assert.is(gt.videos.filter((v) => v.className === 'Normal').length, 150);
   assert.ok(gt.videos.every((v) => v.frames % 16 === 0 && v.frames === v.labels.length));
-  assert.is(gt.videos.reduce((a, v) => a + v.sourceFrames, 0), 1_111_808);
+  assert.is(
+    gt.videos.reduce((a, v) => a + v.sourceFrames, 0),
+    1_111_808,
+  );
 });
 
 test('the same from the shared files, and from ekosman frame counts', () => {
@@ -24,7 +27,11 @@ test('the same from the shared files, and from ekosman frame counts', () => {
   const ek = sharedData('ucf-crime', 'ekosman', 'Test_Annotation.txt');
   if (!ann || !mist || !ek) return;
   // MIST's file carries the annotation too (columns 1-6), so it can serve as both.
-  for (const [annotation, frameCounts] of [[ann, mist], [mist, mist], [ann, ek]] as const) {
+  for (const [annotation, frameCounts] of [
+    [ann, mist],
+    [mist, mist],
+    [ann, ek],
+  ] as const) {
     const gt = loadUcfCrimeGroundTruth({ annotation, frameCounts });
     assert.is(gt.totalFrames, 1_109_824);
     assert.is(gt.anomalousFrames, 84_160);
@@ -43,7 +50,8 @@ test('conventions: inclusive [s, e] and Sultani [s-1, e); without truncation', (
 });
 
 test('RoadAccidents002 (347 frames, anomaly 240-300) in each convention', () => {
-  const find = (gt: ReturnType<typeof loadUcfCrimeGroundTruth>) => gt.videos.find((v) => v.name === 'RoadAccidents002_x264')!;
+  const find = (gt: ReturnType<typeof loadUcfCrimeGroundTruth>) =>
+    gt.videos.find((v) => v.name === 'RoadAccidents002_x264')!;
   const m = find(loadUcfCrimeGroundTruth());
   assert.is(m.sourceFrames, 347);
   assert.is(m.frames, 336);
@@ -82,12 +90,36 @@ test('malformed annotation lines, missing files, bad options', async () => {
       return join(dir, name);
     };
     const counts = { Abuse028_x264: 1412 };
-    await expectCode(() => loadUcfCrimeGroundTruth({ annotation: w('a.txt', 'Abuse028_x264.mp4 Abuse 165 240\n'), frameCounts: counts }), 'ERR_MIST_FORMAT');
-    await expectCode(() => loadUcfCrimeGroundTruth({ annotation: w('b.txt', 'Abuse028_x264.mp4 Abuse 300 240 -1 -1\n'), frameCounts: counts }), 'ERR_MIST_FORMAT');
-    await expectCode(() => loadUcfCrimeGroundTruth({ annotation: w('c.txt', 'Abuse028_x264.mp4 Abuse x 240 -1 -1\n'), frameCounts: counts }), 'ERR_MIST_FORMAT');
-    await expectCode(() => loadUcfCrimeGroundTruth({ annotation: w('d.txt', '\n'), frameCounts: counts }), 'ERR_MIST_FORMAT');
+    await expectCode(
+      () =>
+        loadUcfCrimeGroundTruth({ annotation: w('a.txt', 'Abuse028_x264.mp4 Abuse 165 240\n'), frameCounts: counts }),
+      'ERR_MIST_FORMAT',
+    );
+    await expectCode(
+      () =>
+        loadUcfCrimeGroundTruth({
+          annotation: w('b.txt', 'Abuse028_x264.mp4 Abuse 300 240 -1 -1\n'),
+          frameCounts: counts,
+        }),
+      'ERR_MIST_FORMAT',
+    );
+    await expectCode(
+      () =>
+        loadUcfCrimeGroundTruth({
+          annotation: w('c.txt', 'Abuse028_x264.mp4 Abuse x 240 -1 -1\n'),
+          frameCounts: counts,
+        }),
+      'ERR_MIST_FORMAT',
+    );
+    await expectCode(
+      () => loadUcfCrimeGroundTruth({ annotation: w('d.txt', '\n'), frameCounts: counts }),
+      'ERR_MIST_FORMAT',
+    );
     await expectCode(() => loadUcfCrimeGroundTruth({ annotation: join(dir, 'absent.txt') }), 'ERR_MIST_IO');
-    await expectCode(() => loadUcfCrimeGroundTruth({ frameCounts: w('e.txt', 'Abuse028_x264.mp4 Abuse\n') }), 'ERR_MIST_FORMAT');
+    await expectCode(
+      () => loadUcfCrimeGroundTruth({ frameCounts: w('e.txt', 'Abuse028_x264.mp4 Abuse\n') }),
+      'ERR_MIST_FORMAT',
+    );
     const c = await expectCode(() => loadUcfCrimeGroundTruth({ convention: 'matlab' as never }), 'ERR_MIST_ARG');
     assert.match(c.message, /convention/);
     await expectCode(() => loadUcfCrimeGroundTruth({ frameCount: {} } as never), 'ERR_MIST_ARG');

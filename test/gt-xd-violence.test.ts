@@ -41,10 +41,17 @@ test('errors: annotated video without frame count, malformed line, empty folder'
   const { dir, cleanup } = tempDir();
   try {
     writeFileSync(join(dir, 'ann.txt'), 'v=abc__#1_label_B1-0-0 10 20\n');
-    const e = await expectCode(() => loadXdViolenceGroundTruth({ annotation: join(dir, 'ann.txt'), frameCounts: { other: 5 } }), 'ERR_MIST_ARG');
+    const e = await expectCode(
+      () => loadXdViolenceGroundTruth({ annotation: join(dir, 'ann.txt'), frameCounts: { other: 5 } }),
+      'ERR_MIST_ARG',
+    );
     assert.match(e.message, /v=abc/);
     writeFileSync(join(dir, 'bad.txt'), 'v=abc__#1_label_B1-0-0 10\n');
-    await expectCode(() => loadXdViolenceGroundTruth({ annotation: join(dir, 'bad.txt'), frameCounts: { 'v=abc__#1_label_B1-0-0': 32 } }), 'ERR_MIST_FORMAT');
+    await expectCode(
+      () =>
+        loadXdViolenceGroundTruth({ annotation: join(dir, 'bad.txt'), frameCounts: { 'v=abc__#1_label_B1-0-0': 32 } }),
+      'ERR_MIST_FORMAT',
+    );
     await expectCode(() => loadXdViolenceGroundTruth({ labelsDir: dir }), 'ERR_MIST_IO');
     await expectCode(() => loadXdViolenceGroundTruth({ labelsDir: join(dir, 'absent') }), 'ERR_MIST_IO');
     await expectCode(() => loadXdViolenceGroundTruth({ labelsDir: dir, annotation: 'x' } as never), 'ERR_MIST_ARG');

@@ -28,10 +28,13 @@ let current: { name: string; missing: string[] } | undefined;
 
 function missing(p: string): undefined {
   if (process.env.CI === 'true') {
-    throw new Error(`${p} is absent: under CI=true every test runs (../shared/data beside the clone, the packages .ci/run installs)`);
+    throw new Error(
+      `${p} is absent: under CI=true every test runs (../shared/data beside the clone, the packages .ci/run installs)`,
+    );
   }
   if (current) current.missing.push(p);
-  else throw new Error(`sharedData(${p}) called outside a test: call it inside the test, or use sharedPath() and skip()`);
+  else
+    throw new Error(`sharedData(${p}) called outside a test: call it inside the test, or use sharedPath() and skip()`);
   return undefined;
 }
 
@@ -82,11 +85,14 @@ export const test = Object.assign(
         const gone = current.missing;
         current = undefined;
         if (gone.length > 0) console.log(`\n# SKIPPED test "${name}": needs ${gone.join(', ')} (absent)`);
-        if (tap) console.log(`\n${ok ? 'ok' : 'not ok'} ${++tapCount} - ${name.replace(/#/g, '')}${gone.length ? ' # SKIP' : ''}`);
+        if (tap)
+          console.log(
+            `\n${ok ? 'ok' : 'not ok'} ${++tapCount} - ${name.replace(/#/g, '')}${gone.length ? ' # SKIP' : ''}`,
+          );
       }
     });
   },
-  { run: () => uvuTest.run() },
+  { run: () => uvuTest.run(), before: uvuTest.before, after: uvuTest.after },
 );
 
 /** A fresh temporary folder, removed by the returned cleanup function. */

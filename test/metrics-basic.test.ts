@@ -12,7 +12,8 @@ import {
 } from '../lib/index.js';
 import { expectCode, test } from './helpers.js';
 
-const close = (a: number, b: number, msg?: string): void => assert.ok(Math.abs(a - b) < 1e-12, `${msg ?? ''} ${a} vs ${b}`);
+const close = (a: number, b: number, msg?: string): void =>
+  assert.ok(Math.abs(a - b) < 1e-12, `${msg ?? ''} ${a} vs ${b}`);
 
 // labels 0 1 0 1 1 0, scores .5 .5 .2 .9 .5 .9. Thresholds high to low (P = N = 3):
 //   0.9: one positive, one negative  -> (tp, fp) = (1, 1)

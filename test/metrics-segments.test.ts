@@ -28,7 +28,8 @@ function repeatedRows(name: string): number[] {
 function predictedRepeats(clips: number): number[] {
   const r = segmentsToClips(clips);
   const out: number[] = [];
-  for (let i = 0; i + 1 < r.length; i++) if (r[i]!.start === r[i + 1]!.start && r[i]!.end === r[i + 1]!.end) out.push(i);
+  for (let i = 0; i + 1 < r.length; i++)
+    if (r[i]!.start === r[i + 1]!.start && r[i]!.end === r[i + 1]!.end) out.push(i);
   return out;
 }
 
@@ -51,7 +52,14 @@ test('RoadAccidents002 (347 frames, 21 clips): the 12 repeated rows are where th
 test('the other packaged C3D files: no predicted repeat is missing', () => {
   // Explosion025 (505 frames) shows one repeat more than predicted (rows 30-31): the shared
   // README puts it down to how C3D counted that video's clips.
-  for (const name of ['Explosion008_x264', 'Explosion025_x264', 'Normal_Videos_024_x264', 'Shooting008_x264', 'Arson041_x264', 'Fighting033_x264']) {
+  for (const name of [
+    'Explosion008_x264',
+    'Explosion025_x264',
+    'Normal_Videos_024_x264',
+    'Shooting008_x264',
+    'Arson041_x264',
+    'Fighting033_x264',
+  ]) {
     const seen = new Set(repeatedRows(name));
     const n = Math.floor(frames.get(name)! / 16);
     for (const i of predictedRepeats(n)) assert.ok(seen.has(i), `${name}: predicted repeat at ${i}`);
@@ -80,7 +88,10 @@ test('segmentsToClips: MATLAB round(linspace(1, N, 33)), halves away from zero',
 
 test('segmentScoresToClips spreads scores as Sultani evaluator does', async () => {
   // Same N = 3 map as above: clip 0 <- a, clip 1 <- b then c (later wins), clip 2 <- d.
-  assert.equal([...segmentScoresToClips([0.1, 0.2, 0.3, 0.4], 48)].map((x) => Math.round(x * 10) / 10), [0.1, 0.3, 0.4]);
+  assert.equal(
+    [...segmentScoresToClips([0.1, 0.2, 0.3, 0.4], 48)].map((x) => Math.round(x * 10) / 10),
+    [0.1, 0.3, 0.4],
+  );
   const s = Float32Array.from({ length: 32 }, (_, i) => i);
   const c = segmentScoresToClips(s, 450); // 28 clips
   assert.is(c.length, 28);
@@ -111,7 +122,10 @@ test('segmentFeatures: mean over the clips of each segment, L2-normalised', asyn
   // 3 clips, 4 segments (map above): segments = clip 0, clip 1, clip 1, clip 2.
   const f = segmentFeatures({ data: new Float32Array([3, 4, 0, 2, 6, 8]), shape: [3, 2] }, { segments: 4 });
   assert.equal(f.shape, [4, 2]);
-  assert.equal([...f.data].map((x) => Math.round(x * 1000) / 1000), [0.6, 0.8, 0, 1, 0, 1, 0.6, 0.8]);
+  assert.equal(
+    [...f.data].map((x) => Math.round(x * 1000) / 1000),
+    [0.6, 0.8, 0, 1, 0, 1, 0.6, 0.8],
+  );
   // 4 clips, 2 segments: t = round([1, 2.5, 4]) = [1, 3, 4]: clips 0-1 and clip 2.
   const m = segmentFeatures({ data: new Float32Array([1, 3, 5, 7]), shape: [4, 1] }, { segments: 2, normalize: false });
   assert.equal([...m.data], [2, 5]);

@@ -103,7 +103,11 @@ test('5,000 frames, float32 scores, 10 % positive', () => {
 function randomClipScores(gt: GroundTruth, seed: number): Map<string, Float32Array> {
   const r = createRng(seed);
   const m = new Map<string, Float32Array>();
-  for (const v of gt.videos) m.set(v.name, Float32Array.from({ length: Math.floor(v.labels.length / 16) }, () => r.float()));
+  for (const v of gt.videos)
+    m.set(
+      v.name,
+      Float32Array.from({ length: Math.floor(v.labels.length / 16) }, () => r.float()),
+    );
   return m;
 }
 
@@ -124,7 +128,9 @@ function checkEvaluate(name: string, gt: GroundTruth): void {
     assert.equal(Object.keys(e.perClassAuc ?? {}), Object.keys(c.perClassAuc));
     for (const [k, v] of Object.entries(c.perClassAuc)) near(e.perClassAuc![k]!, v, 1e-12, `${name} ${k}`);
   }
-  console.log(`# ${name}: ${c.frames} frames, AUC ${e.auc.toFixed(6)} = scikit-learn ${c.auc.toFixed(6)}; evaluate() ${ms.toFixed(0)} ms`);
+  console.log(
+    `# ${name}: ${c.frames} frames, AUC ${e.auc.toFixed(6)} = scikit-learn ${c.auc.toFixed(6)}; evaluate() ${ms.toFixed(0)} ms`,
+  );
 }
 
 test(`UCF-Crime test set, 1,109,824 frames, both conventions (scikit-learn ${ref.sklearn})`, () => {

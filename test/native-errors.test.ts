@@ -7,11 +7,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { ErrorCode, MilGenerator, MistError, SgaEncoder, milRankingLoss } from '../lib/index.js';
-import { ROOT, tempDir } from './helpers.js';
+import { ROOT, tempDir, test } from './helpers.js';
 
 const HERE = basename(fileURLToPath(import.meta.url));
 
@@ -56,7 +55,10 @@ test('synchronous native failures and free functions are MistErrors too', async 
   const g = MilGenerator.create({ featureDim: 8, device: 'cpu' });
   // Thrown by the binding before any work is queued.
   assertNative(await failure(() => g.forward(new Float64Array(16) as unknown as Float32Array, 2)), ErrorCode.DTYPE);
-  assertNative(await failure(() => milRankingLoss(new Float32Array(8), { normal: 1, anomalous: 1, clips: 3 })), ErrorCode.SHAPE);
+  assertNative(
+    await failure(() => milRankingLoss(new Float32Array(8), { normal: 1, anomalous: 1, clips: 3 })),
+    ErrorCode.SHAPE,
+  );
   g.dispose();
 });
 

@@ -1,12 +1,11 @@
 // The JS thread never waits on a native lock: while a multi-second forward holds a model, every
 // synchronous method of that same model returns at once (under 50 ms), and the asynchronous
 // ones hand back their promise at once. Also: a full-size encoder is built off the event loop.
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { MilGenerator, SgaEncoder } from '../lib/index.js';
-import { expectCode } from './helpers.js';
+import { expectCode, test } from './helpers.js';
 
 const LIMIT_MS = 50;
 let longest = { ms: 0, what: '' };
@@ -74,7 +73,9 @@ test('SgaEncoder: every synchronous method returns at once during a multi-second
   assert.ok(Object.keys(sd as object).length > 0);
   assert.is(frozen, 0);
   pending = [];
-  console.log(`  I3D: built in ${buildMs.toFixed(0)} ms (${ticks} timer ticks), forward of ${n} clips ${forwardMs.toFixed(0)} ms, ${rounds} rounds of sync calls`);
+  console.log(
+    `  I3D: built in ${buildMs.toFixed(0)} ms (${ticks} timer ticks), forward of ${n} clips ${forwardMs.toFixed(0)} ms, ${rounds} rounds of sync calls`,
+  );
   e.dispose();
 });
 
@@ -112,7 +113,9 @@ test('MilGenerator: describe and the fields return at once during a multi-second
 });
 
 test('the longest synchronous call', () => {
-  console.log(`  longest synchronous call during an in-flight forward: ${longest.ms.toFixed(2)} ms (${longest.what}; limit ${LIMIT_MS} ms)`);
+  console.log(
+    `  longest synchronous call during an in-flight forward: ${longest.ms.toFixed(2)} ms (${longest.what}; limit ${LIMIT_MS} ms)`,
+  );
 });
 
 test.run();

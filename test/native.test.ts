@@ -4,16 +4,22 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { MilGenerator, cpuCache, info, releaseCpuCache, setNumThreads } from '../lib/index.js';
-import { ROOT, expectCode, tempDir } from './helpers.js';
+import { ROOT, expectCode, tempDir, skip, test } from './helpers.js';
 
 function childInfo(env: Record<string, string>): { threads: number; threadsObserved: number } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e',
-    "import('./lib/index.ts').then(m => { const i = m.info(); console.log(JSON.stringify({threads: i.threads, threadsObserved: i.threadsObserved})); })"],
-    { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '-e',
+      "import('./lib/index.ts').then(m => { const i = m.info(); console.log(JSON.stringify({threads: i.threads, threadsObserved: i.threadsObserved})); })",
+    ],
+    { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' },
+  );
   assert.is(r.status, 0, r.stderr);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
@@ -39,12 +45,12 @@ test('with the reference BLAS loaded, info() and the CLI say so and how to fix i
   // Debian's reference BLAS (package libblas3) sits in .../blas/; putting it first on the
   // library path makes LibTorch resolve libblas.so.3 to it, as on a machine without OpenBLAS.
   const dir = '/usr/lib/x86_64-linux-gnu/blas';
-  if (!existsSync(join(dir, 'libblas.so.3'))) {
-    console.log(`SKIPPED: ${dir}/libblas.so.3 is absent (apt-get install -y libblas3)`);
-    return;
-  }
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', 'info'],
-    { cwd: ROOT, env: { ...process.env, LD_LIBRARY_PATH: dir }, encoding: 'utf8' });
+  if (!existsSync(join(dir, 'libblas.so.3'))) return skip(`${dir}/libblas.so.3 (apt-get install -y libblas3)`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', 'info'], {
+    cwd: ROOT,
+    env: { ...process.env, LD_LIBRARY_PATH: dir },
+    encoding: 'utf8',
+  });
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, /BLAS +reference: .*\/blas\/libblas\.so/);
   assert.match(r.stderr, /WARNING: LibTorch is using the reference BLAS .* apt-get install -y libopenblas0-pthread/);
@@ -63,17 +69,25 @@ test('the thread count is the one configured and the one a parallel region reall
 });
 
 test('a bad MIST_NUM_THREADS is a clear error', () => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./lib/index.ts').then(m => m.info())"],
-    { cwd: ROOT, env: { ...process.env, MIST_NUM_THREADS: 'lots' }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./lib/index.ts').then(m => m.info())"], {
+    cwd: ROOT,
+    env: { ...process.env, MIST_NUM_THREADS: 'lots' },
+    encoding: 'utf8',
+  });
   assert.is.not(r.status, 0);
   assert.match(r.stderr, /MIST_NUM_THREADS must be a positive integer/);
 });
 
 function reference(params: Record<string, Float32Array>, x: Float32Array, rows: number, dim: number): Float64Array {
   // sigmoid(W3 (W2 relu(W1 x + b1) + b2) + b3): the eval-mode formula, in float64.
-  const w1 = params['fc1.weight']!, b1 = params['fc1.bias']!, w2 = params['fc2.weight']!, b2 = params['fc2.bias']!;
-  const w3 = params['fc3.weight']!, b3 = params['fc3.bias']!;
-  const h1n = b1.length, h2n = b2.length;
+  const w1 = params['fc1.weight']!,
+    b1 = params['fc1.bias']!,
+    w2 = params['fc2.weight']!,
+    b2 = params['fc2.bias']!;
+  const w3 = params['fc3.weight']!,
+    b3 = params['fc3.bias']!;
+  const h1n = b1.length,
+    h2n = b2.length;
   const out = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
     const h1 = new Float64Array(h1n);
@@ -94,7 +108,8 @@ function reference(params: Record<string, Float32Array>, x: Float32Array, rows: 
 }
 
 test('generator forward equals the MLP formula on its own weights', async () => {
-  const dim = 24, rows = 7;
+  const dim = 24,
+    rows = 7;
   const g = MilGenerator.create({ featureDim: dim, seed: 3, device: 'cpu' });
   const x = Float32Array.from({ length: rows * dim }, (_, i) => Math.sin(i * 0.37));
   const y = await g.forward(x);

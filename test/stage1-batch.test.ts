@@ -9,7 +9,8 @@ const code = (v: number, c: number, k: number, d: number) => 10000 * v + 100 * c
 function video(v: number, n: number, dim: number, crops = 0): VideoFeatures {
   const k = Math.max(crops, 1);
   const data = new Float32Array(n * k * dim);
-  for (let c = 0; c < n; c++) for (let j = 0; j < k; j++) for (let d = 0; d < dim; d++) data[(c * k + j) * dim + d] = code(v, c, j, d);
+  for (let c = 0; c < n; c++)
+    for (let j = 0; j < k; j++) for (let d = 0; d < dim; d++) data[(c * k + j) * dim + d] = code(v, c, j, d);
   return { name: `v${v}`, features: { data, shape: crops ? [n, crops, dim] : [n, dim] } };
 }
 
@@ -55,7 +56,10 @@ test('10-crop features: mean over crops by default, or crop k', () => {
     }
   }
   assert.is(mean.dim, D);
-  assert.throws(() => buildBatch(n, a, { L: 2, T: 2, crop: 10 }, createRng(0)), /crop 10 requested but the features have 10 crop/);
+  assert.throws(
+    () => buildBatch(n, a, { L: 2, T: 2, crop: 10 }, createRng(0)),
+    /crop 10 requested but the features have 10 crop/,
+  );
 });
 
 test('l2Normalize: every sampled clip vector has unit length; the direction is kept', () => {
@@ -129,8 +133,20 @@ test('bad input: codes and one message per bad field', async () => {
   const bad: VideoFeatures = { name: 'bad', features: { data: new Float32Array(7), shape: [2, 4] } };
   const e = await expectCode(() => buildBatch(good, [bad], { L: 1, T: 1 }, createRng(0)), 'ERR_MIST_SHAPE');
   assert.match(e.message, /bad: data has 7 values but shape \[2, 4\] needs 8/);
-  await expectCode(() => buildBatch(good, [{ name: 'r1', features: { data: new Float32Array(3), shape: [3] } }], { L: 1, T: 1 }, createRng(0)), 'ERR_MIST_SHAPE');
-  const o = await expectCode(() => createBatchSampler(good, good, { batchSize: 0, L: 1.5, T: 1, extra: 1 } as never, createRng(0)), 'ERR_MIST_ARG');
+  await expectCode(
+    () =>
+      buildBatch(
+        good,
+        [{ name: 'r1', features: { data: new Float32Array(3), shape: [3] } }],
+        { L: 1, T: 1 },
+        createRng(0),
+      ),
+    'ERR_MIST_SHAPE',
+  );
+  const o = await expectCode(
+    () => createBatchSampler(good, good, { batchSize: 0, L: 1.5, T: 1, extra: 1 } as never, createRng(0)),
+    'ERR_MIST_ARG',
+  );
   assert.match(o.message, /L: must be a positive integer/);
   assert.match(o.message, /batchSize: must be a positive integer/);
   assert.match(o.message, /extra: unknown option/);

@@ -5,7 +5,8 @@ import { createRng } from '../lib/rng.js';
 import { type MilLossOptions, milLossReference } from './reference/mil-loss.js';
 import { test } from './helpers.js';
 
-const near = (a: number, b: number, what: string, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
+const near = (a: number, b: number, what: string, tol = 1e-12) =>
+  assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
 const nearAll = (a: ArrayLike<number>, b: number[], what: string) => {
   assert.is(a.length, b.length, what);
   b.forEach((x, i) => near(a[i]!, x, `${what}[${i}]`, 1e-9));
@@ -13,13 +14,32 @@ const nearAll = (a: ArrayLike<number>, b: number[], what: string) => {
 
 // 2 normal + 2 anomalous rows, 4 clips = 2 sub-bags of 2, k = 2, λ1 = 0.01, λ2 = 0.1.
 const tiny = Float64Array.from([
-  0.1, 0.5, 0.2, 0.3, // n0
-  0.0, 0.0, 0.4, 0.2, // n1
-  0.9, 0.1, 0.8, 0.3, // a0
-  0.2, 0.6, 0.6, 0.1, // a1
+  0.1,
+  0.5,
+  0.2,
+  0.3, // n0
+  0.0,
+  0.0,
+  0.4,
+  0.2, // n1
+  0.9,
+  0.1,
+  0.8,
+  0.3, // a0
+  0.2,
+  0.6,
+  0.6,
+  0.1, // a1
 ]);
 const tinyOpts = (variant: 'topk' | 'subbag'): MilLossOptions => ({
-  normal: 2, anomalous: 2, clips: 4, k: 2, subBags: 2, lambdaSparsity: 0.01, lambdaSmoothness: 0.1, variant,
+  normal: 2,
+  anomalous: 2,
+  clips: 4,
+  k: 2,
+  subBags: 2,
+  lambdaSparsity: 0.01,
+  lambdaSmoothness: 0.1,
+  variant,
 });
 
 // Sparsity: mean(a0, a1) = 3.6 / 8 = 0.45, x 0.01 = 0.0045.
@@ -45,8 +65,16 @@ test('hand-computed tiny case, top-k variant', () => {
   near(r.loss, 0.625 + SPARSE + SMOOTH, 'loss');
   nearAll(r.grad.subarray(0, 4), [0, 0.25, 0, 0.25], 'n0');
   nearAll(r.grad.subarray(4, 8), [0, 0, 0.25, 0.25], 'n1');
-  nearAll(r.grad.subarray(8, 12), [-0.25, 0, -0.25, 0].map((x, i) => x + regA0[i]!), 'a0');
-  nearAll(r.grad.subarray(12, 16), [0, -0.25, -0.25, 0].map((x, i) => x + regA1[i]!), 'a1');
+  nearAll(
+    r.grad.subarray(8, 12),
+    [-0.25, 0, -0.25, 0].map((x, i) => x + regA0[i]!),
+    'a0',
+  );
+  nearAll(
+    r.grad.subarray(12, 16),
+    [0, -0.25, -0.25, 0].map((x, i) => x + regA1[i]!),
+    'a1',
+  );
 });
 
 test("hand-computed tiny case, the paper's sub-bag variant", () => {
@@ -59,15 +87,30 @@ test("hand-computed tiny case, the paper's sub-bag variant", () => {
   near(r.loss, 0.825 + SPARSE + SMOOTH, 'loss');
   nearAll(r.grad.subarray(0, 4), [0.25, 0.25, 0, 0], 'n0');
   nearAll(r.grad.subarray(4, 8), [0, 0, 0.25, 0.25], 'n1');
-  nearAll(r.grad.subarray(8, 12), [0, 0, -0.25, -0.25].map((x, i) => x + regA0[i]!), 'a0');
-  nearAll(r.grad.subarray(12, 16), [-0.25, -0.25, 0, 0].map((x, i) => x + regA1[i]!), 'a1');
+  nearAll(
+    r.grad.subarray(8, 12),
+    [0, 0, -0.25, -0.25].map((x, i) => x + regA0[i]!),
+    'a0',
+  );
+  nearAll(
+    r.grad.subarray(12, 16),
+    [-0.25, -0.25, 0, 0].map((x, i) => x + regA1[i]!),
+    'a1',
+  );
 });
 
 test('an inactive hinge contributes nothing', () => {
   // 1 normal (0.2), 1 anomalous (1.5), 1 clip: hinge 1 - 1.5 + 0.2 = -0.3 -> rank 0; only the
   // sparsity term remains: 0.01 · 1.5, gradient 0.01 on the anomalous clip.
   const r = milLossReference(Float64Array.from([0.2, 1.5]), {
-    normal: 1, anomalous: 1, clips: 1, k: 1, subBags: 1, lambdaSparsity: 0.01, lambdaSmoothness: 1, variant: 'topk',
+    normal: 1,
+    anomalous: 1,
+    clips: 1,
+    k: 1,
+    subBags: 1,
+    lambdaSparsity: 0.01,
+    lambdaSmoothness: 1,
+    variant: 'topk',
   });
   near(r.rank, 0, 'rank');
   near(r.smoothness, 0, 'smoothness');
@@ -88,7 +131,10 @@ function kinks(scores: Float64Array, o: MilLossOptions): { margin: number; inact
       s.push(sorted.slice(0, o.k).reduce((a, b) => a + b) / o.k);
     } else {
       const T = o.clips / o.subBags;
-      const means = Array.from({ length: o.subBags }, (_, b) => row.slice(b * T, (b + 1) * T).reduce((a, c) => a + c) / T);
+      const means = Array.from(
+        { length: o.subBags },
+        (_, b) => row.slice(b * T, (b + 1) * T).reduce((a, c) => a + c) / T,
+      );
       means.sort((a, b) => b - a);
       m = Math.min(m, means[0]! - means[1]!);
       s.push(means[0]!);
@@ -111,7 +157,14 @@ test('analytic gradient matches central finite differences (both variants, activ
   for (const variant of ['topk', 'subbag'] as const) {
     for (const spread of [1, 3]) {
       const o: MilLossOptions = {
-        normal: 3, anomalous: 4, clips: 12, k: 3, subBags: 4, lambdaSparsity: 0.01, lambdaSmoothness: 0.5, variant,
+        normal: 3,
+        anomalous: 4,
+        clips: 12,
+        k: 3,
+        subBags: 4,
+        lambdaSparsity: 0.01,
+        lambdaSmoothness: 0.5,
+        variant,
       };
       // spread 3 puts anomalous scores in [0, 3): some pairs then clear the margin (hinge < 0).
       let scores: Float64Array;
@@ -139,9 +192,22 @@ test('analytic gradient matches central finite differences (both variants, activ
 test('rank term equals the mean hinge over all normal/anomalous pairs (B² pairs)', () => {
   // Independent recomputation with bag scores taken by sorting, on random data.
   const rng = createRng(5);
-  const o: MilLossOptions = { normal: 5, anomalous: 5, clips: 8, k: 3, subBags: 2, lambdaSparsity: 0, lambdaSmoothness: 0, variant: 'topk' };
+  const o: MilLossOptions = {
+    normal: 5,
+    anomalous: 5,
+    clips: 8,
+    k: 3,
+    subBags: 2,
+    lambdaSparsity: 0,
+    lambdaSmoothness: 0,
+    variant: 'topk',
+  };
   const y = Float64Array.from({ length: 80 }, () => rng.float());
-  const bag = (r: number) => Array.from(y.subarray(r * 8, r * 8 + 8)).sort((a, b) => b - a).slice(0, 3).reduce((a, b) => a + b) / 3;
+  const bag = (r: number) =>
+    Array.from(y.subarray(r * 8, r * 8 + 8))
+      .sort((a, b) => b - a)
+      .slice(0, 3)
+      .reduce((a, b) => a + b) / 3;
   let sum = 0;
   for (let i = 0; i < 5; i++) for (let j = 5; j < 10; j++) sum += Math.max(0, 1 - bag(j) + bag(i));
   near(milLossReference(y, o).loss, sum / 25, 'loss');

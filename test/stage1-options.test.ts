@@ -13,8 +13,22 @@ const normal = videos.filter((v) => !v.anomalous);
 const anomalous = videos.filter((v) => v.anomalous);
 const steps = 4;
 const baseline = {
-  L: 4, T: 3, k: 3, lambdaSparsity: 0.01, lambdaSmoothness: 0, batchSize: 6, lr: 0.01, weightDecay: 0.001,
-  gradClip: 10, featureDim: dim, l2Normalize: false, dropout: 0.6, device: 'cpu', steps, evalEvery: steps, seed: 3,
+  L: 4,
+  T: 3,
+  k: 3,
+  lambdaSparsity: 0.01,
+  lambdaSmoothness: 0,
+  batchSize: 6,
+  lr: 0.01,
+  weightDecay: 0.001,
+  gradClip: 10,
+  featureDim: dim,
+  l2Normalize: false,
+  dropout: 0.6,
+  device: 'cpu',
+  steps,
+  evalEvery: steps,
+  seed: 3,
   lossVariant: 'topk',
 } as const satisfies Partial<TrainGeneratorOptions>;
 
@@ -29,19 +43,54 @@ const differ = (a: number[], b: number[]) => a.some((v, i) => v !== b[i]);
 // What must change, in the history the run reports (loss terms and gradient norm per step).
 const lossAtStep1: Effect = (b, c) => (c[0]!.loss !== b[0]!.loss ? undefined : 'the first loss is unchanged');
 const laterSteps: Effect = (b, c) =>
-  differ(b.slice(1).map((h) => h.loss), c.slice(1).map((h) => h.loss)) ? undefined : 'later losses are unchanged';
+  differ(
+    b.slice(1).map((h) => h.loss),
+    c.slice(1).map((h) => h.loss),
+  )
+    ? undefined
+    : 'later losses are unchanged';
 const rankAtStep1: Effect = (b, c) => (c[0]!.rank !== b[0]!.rank ? undefined : 'the first ranking term is unchanged');
 
 const TABLE: Array<{ option: string; change: Partial<TrainGeneratorOptions>; effect: Effect; why: string }> = [
-  { option: 'lossVariant', change: { lossVariant: 'subbag' }, effect: rankAtStep1, why: 'another bag score: another hinge' },
-  { option: 'k', change: { k: 1 }, effect: rankAtStep1, why: 'the bag score is the mean of a different number of clips' },
-  { option: 'lambdaSmoothness', change: { lambdaSmoothness: 5 }, effect: lossAtStep1, why: 'the smoothness term enters the loss' },
-  { option: 'lambdaSparsity', change: { lambdaSparsity: 1 }, effect: lossAtStep1, why: 'the sparsity term enters the loss' },
+  {
+    option: 'lossVariant',
+    change: { lossVariant: 'subbag' },
+    effect: rankAtStep1,
+    why: 'another bag score: another hinge',
+  },
+  {
+    option: 'k',
+    change: { k: 1 },
+    effect: rankAtStep1,
+    why: 'the bag score is the mean of a different number of clips',
+  },
+  {
+    option: 'lambdaSmoothness',
+    change: { lambdaSmoothness: 5 },
+    effect: lossAtStep1,
+    why: 'the smoothness term enters the loss',
+  },
+  {
+    option: 'lambdaSparsity',
+    change: { lambdaSparsity: 1 },
+    effect: lossAtStep1,
+    why: 'the sparsity term enters the loss',
+  },
   { option: 'l2Normalize', change: { l2Normalize: true }, effect: lossAtStep1, why: 'the generator sees other inputs' },
-  { option: 'gradClip', change: { gradClip: 1e-4 }, effect: laterSteps, why: 'a clip that binds scales the first update' },
+  {
+    option: 'gradClip',
+    change: { gradClip: 1e-4 },
+    effect: laterSteps,
+    why: 'a clip that binds scales the first update',
+  },
   { option: 'lr', change: { lr: 0.5 }, effect: laterSteps, why: 'a larger first update' },
   { option: 'weightDecay', change: { weightDecay: 5 }, effect: laterSteps, why: 'decay joins the first update' },
-  { option: 'dropout', change: { dropout: 0 }, effect: lossAtStep1, why: 'no unit is dropped in the first forward pass' },
+  {
+    option: 'dropout',
+    change: { dropout: 0 },
+    effect: lossAtStep1,
+    why: 'no unit is dropped in the first forward pass',
+  },
   { option: 'L', change: { L: 2 }, effect: lossAtStep1, why: 'fewer sub-bags: other sampled clips' },
   { option: 'T', change: { T: 2, k: 2 }, effect: lossAtStep1, why: 'shorter sub-bags: other sampled clips' },
   { option: 'batchSize', change: { batchSize: 3 }, effect: lossAtStep1, why: 'other videos in the first batch' },

@@ -26,7 +26,6 @@ class LinearScorer implements ClipScorer {
   }
 }
 
-
 test('synthetic data -> MIL training -> pseudo labels that find the planted segments', async () => {
   const dim = 16;
   const { videos } = makeSyntheticFeatures({ videos: 40, clipsRange: [40, 120], dim, anomalousFraction: 0.5, seed: 3 });
@@ -42,8 +41,14 @@ test('synthetic data -> MIL training -> pseudo labels that find the planted segm
     const rows = batch.normal + batch.anomalous;
     const y = Float64Array.from({ length: rows * batch.clips }, (_, i) => model.score(batch.features, i));
     const r = milLossReference(y, {
-      normal: batch.normal, anomalous: batch.anomalous, clips: batch.clips, k: T, subBags: L,
-      lambdaSparsity: 0.01, lambdaSmoothness: 0, variant: 'topk',
+      normal: batch.normal,
+      anomalous: batch.anomalous,
+      clips: batch.clips,
+      k: T,
+      subBags: L,
+      lambdaSparsity: 0.01,
+      lambdaSmoothness: 0,
+      variant: 'topk',
     });
     lossAt.push(r.loss);
     const gw = new Float64Array(dim);
@@ -71,7 +76,9 @@ test('synthetic data -> MIL training -> pseudo labels that find the planted segm
     labels.push(...v.labels);
   }
   const a = auc(scores, labels);
-  console.log(`# pseudo-label clip AUC on anomalous synthetic videos: ${a.toFixed(4)}, loss ${first.toFixed(3)} -> ${last.toFixed(3)}`);
+  console.log(
+    `# pseudo-label clip AUC on anomalous synthetic videos: ${a.toFixed(4)}, loss ${first.toFixed(3)} -> ${last.toFixed(3)}`,
+  );
   assert.ok(a > 0.9, `clip AUC of pseudo labels on anomalous videos: ${a}`);
 });
 

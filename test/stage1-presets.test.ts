@@ -59,7 +59,10 @@ test('a preset plus overrides resolves to complete options with defaults', () =>
 
 test('each bad field gives one clear message', async () => {
   const cases: [Record<string, unknown>, RegExp][] = [
-    [{ preset: 'sht' }, /preset: must be one of shanghaitech-i3d, shanghaitech-c3d, ucf-crime-i3d, ucf-crime-c3d \(got "sht"\)/],
+    [
+      { preset: 'sht' },
+      /preset: must be one of shanghaitech-i3d, shanghaitech-c3d, ucf-crime-i3d, ucf-crime-c3d \(got "sht"\)/,
+    ],
     [{ preset: 'shanghaitech-i3d', steps: -5 }, /steps: must be a positive integer \(got -5\)/],
     [{ preset: 'shanghaitech-i3d', steps: 2.5 }, /steps: must be a positive integer \(got 2\.5\)/],
     [{ preset: 'shanghaitech-i3d', device: 'gpu' }, /device: must be 'cpu', 'cuda' or 'cuda:N' \(got "gpu"\)/],
@@ -81,7 +84,14 @@ test('each bad field gives one clear message', async () => {
   }
   // Several bad fields: each named exactly once, even when a value fails several checks.
   const e = await expectCode(
-    () => resolveGeneratorTrainOptions({ preset: 'shanghaitech-i3d', steps: -2.5, evalEvery: 0, device: 'tpu', foo: 1 } as never),
+    () =>
+      resolveGeneratorTrainOptions({
+        preset: 'shanghaitech-i3d',
+        steps: -2.5,
+        evalEvery: 0,
+        device: 'tpu',
+        foo: 1,
+      } as never),
     'ERR_MIST_ARG',
   );
   const lines = e.message.replace(/^invalid generator training options: /, '').split('; ');

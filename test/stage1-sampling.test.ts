@@ -1,12 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 import { createRng } from '../lib/rng.js';
-import {
-  sparseContinuousIndices,
-  sparseContinuousSample,
-  sparseShiftCount,
-  uniformSample,
-} from '../lib/index.js';
+import { sparseContinuousIndices, sparseContinuousSample, sparseShiftCount, uniformSample } from '../lib/index.js';
 import { ROOT, expectCode, test } from './helpers.js';
 
 const list = (a: Int32Array) => Array.from(a);
@@ -15,7 +10,10 @@ test('N < T: linspace runs to a negative stop, floor goes down, indices clamp in
   // N = 3, L = 2, T = 7: linspace(0, -4, 3) = [0, -2, -4]; (3 - 7) div 3 = -2 < 1, so shift 0.
   // Sub-bag 0 covers 0..6 -> [0,1,2,2,2,2,2]; sub-bag 1 covers -2..4 -> [0,0,0,1,2,2,2].
   assert.equal(sparseShiftCount(3, { L: 2, T: 7 }), 1);
-  assert.equal(list(sparseContinuousSample(3, { L: 2, T: 7 }, createRng(1))), [0, 1, 2, 2, 2, 2, 2, 0, 0, 0, 1, 2, 2, 2]);
+  assert.equal(
+    list(sparseContinuousSample(3, { L: 2, T: 7 }, createRng(1))),
+    [0, 1, 2, 2, 2, 2, 2, 0, 0, 0, 1, 2, 2, 2],
+  );
   // N = 5, L = 3, T = 7: linspace(0, -2, 4) = [0, -0.667, -1.333, -2], floor -> [0, -1, -2, (-2)].
   // Truncating towards zero instead of flooring would give starts [0, 0, -1].
   assert.equal(
@@ -35,7 +33,10 @@ test('N much larger than L*T: evenly spread starts plus one shared shift', () =>
   // N = 1000, L = 4, T = 3: linspace(0, 997, 5) = [0, 249.25, 498.5, 747.75, 997]; keep the first
   // 4, floor -> [0, 249, 498, 747]; shift count 997 div 5 = 199.
   assert.equal(sparseShiftCount(1000, { L: 4, T: 3 }), 199);
-  assert.equal(list(sparseContinuousIndices(1000, { L: 4, T: 3 }, 5)), [5, 6, 7, 254, 255, 256, 503, 504, 505, 752, 753, 754]);
+  assert.equal(
+    list(sparseContinuousIndices(1000, { L: 4, T: 3 }, 5)),
+    [5, 6, 7, 254, 255, 256, 503, 504, 505, 752, 753, 754],
+  );
   assert.equal(
     list(sparseContinuousIndices(1000, { L: 4, T: 3 }, 198)),
     [198, 199, 200, 447, 448, 449, 696, 697, 698, 945, 946, 947],
@@ -68,7 +69,11 @@ test('the shift covers exactly [0, (N-T) div (L+1)) over many seeds', () => {
     const seen = new Set<number>();
     for (let seed = 0; seed < 4000; seed++) seen.add(sparseContinuousSample(n, { L, T }, createRng(seed))[0]!);
     const sorted = [...seen].sort((a, b) => a - b);
-    assert.equal(sorted, Array.from({ length: count }, (_, i) => i), `shifts for N=${n} L=${L} T=${T}`);
+    assert.equal(
+      sorted,
+      Array.from({ length: count }, (_, i) => i),
+      `shifts for N=${n} L=${L} T=${T}`,
+    );
   }
 });
 
@@ -105,7 +110,10 @@ test('uniformSample: count evenly spaced single clips (sparse continuous with T 
     assert.equal(idx, [s, 24 + s, 49 + s, 74 + s]);
     seen.add(s);
   }
-  assert.equal([...seen].sort((a, b) => a - b), Array.from({ length: 19 }, (_, i) => i));
+  assert.equal(
+    [...seen].sort((a, b) => a - b),
+    Array.from({ length: 19 }, (_, i) => i),
+  );
   // N = 3 < count = 5: linspace(0, 2, 6) = [0, .4, .8, 1.2, 1.6, 2]; the first 5 floored.
   assert.equal(list(uniformSample(3, 5, createRng(0))), [0, 0, 0, 1, 1]);
 });
@@ -124,13 +132,22 @@ test('createRng: deterministic, int range is [lo, hi), shuffle is a permutation'
   const a = createRng(7);
   const b = createRng(7);
   const xs = Array.from({ length: 5 }, () => a.float());
-  assert.equal(xs, Array.from({ length: 5 }, () => b.float()));
+  assert.equal(
+    xs,
+    Array.from({ length: 5 }, () => b.float()),
+  );
   assert.ok(xs.every((x) => x >= 0 && x < 1));
-  assert.not.equal(xs, Array.from({ length: 5 }, () => createRng(8).float()));
+  assert.not.equal(
+    xs,
+    Array.from({ length: 5 }, () => createRng(8).float()),
+  );
   const r = createRng(3);
   const counts = new Array<number>(5).fill(0);
   for (let i = 0; i < 5000; i++) counts[r.int(2, 7) - 2]!++;
-  assert.ok(counts.every((c) => c > 850 && c < 1150), `counts ${counts}`);
+  assert.ok(
+    counts.every((c) => c > 850 && c < 1150),
+    `counts ${counts}`,
+  );
   const p = r.shuffle([0, 1, 2, 3, 4, 5, 6, 7]);
   assert.equal([...p].sort(), [0, 1, 2, 3, 4, 5, 6, 7]);
   // Mean and variance of normal() over many draws.

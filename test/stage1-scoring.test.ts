@@ -38,7 +38,10 @@ test('scoreClips: chunks of at most `chunk` clips, scores in clip order', async 
   assert.ok(s.every((v, c) => v === c + 0.5));
   const m2 = new SumScorer();
   await scoreClips(m2, { data, shape: [n, dim] }, { chunk: 999 });
-  assert.equal(m2.calls.map((c) => c.rows), [999, 999, 502]);
+  assert.equal(
+    m2.calls.map((c) => c.rows),
+    [999, 999, 502],
+  );
 });
 
 test('scoreClips: crops and L2 normalisation are applied as in training', async () => {
@@ -67,14 +70,24 @@ test('generatePseudoLabels: refined per video, min-max only for anomalous ones',
     anomalous,
     features: { data: Float32Array.from(scores), shape: [scores.length, 1] },
   });
-  const videos = [mk('a', [0, 0, 0, 0, 10, 0, 0, 0, 0], true), mk('n', [0, 0, 0, 0, 10, 0, 0, 0, 0], false), mk('one', [0.3], true)];
+  const videos = [
+    mk('a', [0, 0, 0, 0, 10, 0, 0, 0, 0], true),
+    mk('n', [0, 0, 0, 0, 10, 0, 0, 0, 0], false),
+    mk('one', [0.3], true),
+  ];
   const progress: number[] = [];
   const pl = await generatePseudoLabels(new SumScorer(), videos, { chunk: 4, onProgress: (d) => progress.push(d) });
   assert.equal([...pl.keys()], ['a', 'n', 'one']);
   // Same hand-worked triangle as in stage1-refine: normal keeps the scale, anomalous is stretched.
   assert.equal(Array.from(pl.get('n')!), Array.from(Float32Array.from([0.4, 0.8, 1.2, 1.6, 2.0, 1.6, 1.2, 0.8, 0.4])));
-  assert.equal(Array.from(pl.get('a')!), Array.from(refinePseudoLabels([0, 0, 0, 0, 10, 0, 0, 0, 0], { anomalous: true })));
-  assert.equal(Array.from(pl.get('a')!).map((v) => Math.round(v * 100) / 100), [0, 0.25, 0.5, 0.75, 1, 0.75, 0.5, 0.25, 0]);
+  assert.equal(
+    Array.from(pl.get('a')!),
+    Array.from(refinePseudoLabels([0, 0, 0, 0, 10, 0, 0, 0, 0], { anomalous: true })),
+  );
+  assert.equal(
+    Array.from(pl.get('a')!).map((v) => Math.round(v * 100) / 100),
+    [0, 0.25, 0.5, 0.75, 1, 0.75, 0.5, 0.25, 0],
+  );
   assert.ok(Math.abs(pl.get('one')![0]! - 0.3) < 1e-7);
   assert.equal(progress, [1, 2, 3]);
   await expectCode(() => generatePseudoLabels(new SumScorer(), [videos[0]!, videos[0]!]), 'ERR_MIST_ARG');
@@ -87,7 +100,6 @@ test('generatePseudoLabels: refined per video, min-max only for anomalous ones',
   );
   assert.match(e.message, /^a: /);
 });
-
 
 test('synthetic features: deterministic, planted contiguous segments, separable along the direction', () => {
   const opts = { videos: 20, clipsRange: [30, 60] as [number, number], dim: 16, anomalousFraction: 0.4, seed: 7 };
@@ -113,7 +125,10 @@ test('synthetic features: deterministic, planted contiguous segments, separable 
     else {
       // One contiguous run whose length is 10–40 % of the video.
       assert.is(ones[ones.length - 1]! - ones[0]! + 1, ones.length, `${v.name} contiguous`);
-      assert.ok(ones.length >= Math.round(0.1 * n) && ones.length <= Math.round(0.4 * n), `${v.name} length ${ones.length}/${n}`);
+      assert.ok(
+        ones.length >= Math.round(0.1 * n) && ones.length <= Math.round(0.4 * n),
+        `${v.name} length ${ones.length}/${n}`,
+      );
     }
     for (let c = 0; c < n; c++) {
       let p = 0;
@@ -143,7 +158,9 @@ test('a native failure while scoring a video is a MistError that names the video
   const failing: ClipScorer = {
     forward: async (x) => (await milRankingLoss(x, { normal: 1, anomalous: 1, clips: 3 })).grad,
   };
-  const videos = [{ name: 'Arson011_x264', anomalous: true, features: { data: new Float32Array(4 * 2), shape: [4, 2] } }];
+  const videos = [
+    { name: 'Arson011_x264', anomalous: true, features: { data: new Float32Array(4 * 2), shape: [4, 2] } },
+  ];
   const e = await expectCode(() => generatePseudoLabels(failing, videos), 'ERR_MIST_SHAPE');
   assert.instance(e, MistError);
   assert.match(e.message, /^Arson011_x264: /);

@@ -29,11 +29,22 @@ interface RunOptions {
   lambdaSmoothness: number;
 }
 interface Reference {
-  shape: { D: number; hidden: [number, number]; normal: number; anomalous: number; L: number; T: number; clips: number };
+  shape: {
+    D: number;
+    hidden: [number, number];
+    normal: number;
+    anomalous: number;
+    L: number;
+    T: number;
+    clips: number;
+  };
   batches: number[][];
   runs: Record<string, { options: RunOptions; steps: Step[] }>;
   hingeScores: number[];
-  hingeCases: Record<string, { options: RunOptions; loss: number; rank: number; activeHinges: number; pairs: number; grad: number[] }>;
+  hingeCases: Record<
+    string,
+    { options: RunOptions; loss: number; rank: number; activeHinges: number; pairs: number; grad: number[] }
+  >;
 }
 
 const dir = join(ROOT, 'test', 'reference', 'stage1-step');
@@ -55,19 +66,40 @@ for (const [name, run] of Object.entries(ref.runs)) {
   test(`${name}: five Adagrad steps with weight decay and a binding clip equal PyTorch's`, async () => {
     const o = run.options;
     const g = await MilGenerator.load(join(dir, 'init.pt'), {
-      dropout: 0, lr: o.lr, weightDecay: o.weightDecay, gradClip: o.gradClip, device: 'cpu',
+      dropout: 0,
+      lr: o.lr,
+      weightDecay: o.weightDecay,
+      gradClip: o.gradClip,
+      device: 'cpu',
     });
     let worst = 0;
     for (const [i, want] of run.steps.entries()) {
       const r = await g.trainStep(
-        { features: Float32Array.from(ref.batches[i]!), normal: shape.normal, anomalous: shape.anomalous, clips: shape.clips },
-        { lossVariant: o.variant, k: o.k, L: shape.L, lambdaSparsity: o.lambdaSparsity, lambdaSmoothness: o.lambdaSmoothness },
+        {
+          features: Float32Array.from(ref.batches[i]!),
+          normal: shape.normal,
+          anomalous: shape.anomalous,
+          clips: shape.clips,
+        },
+        {
+          lossVariant: o.variant,
+          k: o.k,
+          L: shape.L,
+          lambdaSparsity: o.lambdaSparsity,
+          lambdaSmoothness: o.lambdaSmoothness,
+        },
       );
       for (const term of ['loss', 'rank', 'sparsity', 'smoothness', 'gradNorm'] as const) {
-        assert.ok(Math.abs(r[term] - want[term]) <= 2e-6 * Math.max(1, Math.abs(want[term])), `step ${i + 1} ${term}: ${r[term]} vs ${want[term]}`);
+        assert.ok(
+          Math.abs(r[term] - want[term]) <= 2e-6 * Math.max(1, Math.abs(want[term])),
+          `step ${i + 1} ${term}: ${r[term]} vs ${want[term]}`,
+        );
       }
       // The clip binds in every step: the norm before clipping is above it.
-      assert.ok(r.gradNorm > o.gradClip * 2, `step ${i + 1}: norm ${r.gradNorm} does not exceed the clip ${o.gradClip}`);
+      assert.ok(
+        r.gradNorm > o.gradClip * 2,
+        `step ${i + 1}: norm ${r.gradNorm} does not exceed the clip ${o.gradClip}`,
+      );
       const weights = await g.parameters();
       for (const [key, values] of Object.entries(want.weights)) {
         const e = relErr(weights[key]!, values);
@@ -85,8 +117,14 @@ for (const [name, c] of Object.entries(ref.hingeCases)) {
     assert.ok(c.activeHinges > 0 && c.activeHinges < c.pairs, 'the case has both active and inactive hinges');
     const o = c.options;
     const r = await milRankingLoss(Float32Array.from(ref.hingeScores), {
-      normal: shape.normal, anomalous: shape.anomalous, clips: shape.clips,
-      lossVariant: o.variant, k: o.k, L: shape.L, lambdaSparsity: o.lambdaSparsity, lambdaSmoothness: o.lambdaSmoothness,
+      normal: shape.normal,
+      anomalous: shape.anomalous,
+      clips: shape.clips,
+      lossVariant: o.variant,
+      k: o.k,
+      L: shape.L,
+      lambdaSparsity: o.lambdaSparsity,
+      lambdaSmoothness: o.lambdaSmoothness,
     });
     assert.ok(Math.abs(r.rank - c.rank) < 1e-6, `rank ${r.rank} vs ${c.rank}`);
     assert.ok(Math.abs(r.loss - c.loss) < 1e-6, `loss ${r.loss} vs ${c.loss}`);
@@ -99,7 +137,11 @@ test('dropout: in training a unit is zeroed with probability p and kept ones sca
   // fc2 = fc3 = 1, zero biases), so out = sigmoid(m2 * m1 * x) for x = 1, masks m in {0, 1/(1-p)}.
   const p = 0.6;
   const rows = 20000;
-  const g = await MilGenerator.load(join(ROOT, 'test', 'reference', 'stage1-step', 'ones-1x1x1.pt'), { dropout: p, device: 'cpu', seed: 9 });
+  const g = await MilGenerator.load(join(ROOT, 'test', 'reference', 'stage1-step', 'ones-1x1x1.pt'), {
+    dropout: p,
+    device: 'cpu',
+    seed: 9,
+  });
   const x = new Float32Array(rows).fill(1);
   const train = await g.forward(x, rows, 1, { mode: 'train' });
   const evalOut = await g.forward(x, rows, 1);
@@ -109,16 +151,24 @@ test('dropout: in training a unit is zeroed with probability p and kept ones sca
   for (const y of train) {
     const v = logit(y);
     if (Math.abs(v) < 1e-5) continue; // a mask dropped the value: sigmoid(0)
-    assert.ok(Math.abs(v - 1 / keep ** 2) < 1e-3 * (1 / keep ** 2), `a kept value is ${v}, not 1/(1-p)^2 = ${1 / keep ** 2}`);
+    assert.ok(
+      Math.abs(v - 1 / keep ** 2) < 1e-3 * (1 / keep ** 2),
+      `a kept value is ${v}, not 1/(1-p)^2 = ${1 / keep ** 2}`,
+    );
     both++;
   }
   // Kept by both masks with probability (1-p)^2 = 0.16; 4 binomial standard deviations.
   const expected = rows * keep ** 2;
   const sd = Math.sqrt(rows * keep ** 2 * (1 - keep ** 2));
-  assert.ok(Math.abs(both - expected) < 4 * sd, `${both} of ${rows} kept, expected ${expected.toFixed(0)} ± ${(4 * sd).toFixed(0)}`);
+  assert.ok(
+    Math.abs(both - expected) < 4 * sd,
+    `${both} of ${rows} kept, expected ${expected.toFixed(0)} ± ${(4 * sd).toFixed(0)}`,
+  );
   // Eval mode: no mask at all.
   for (const y of evalOut) assert.ok(Math.abs(logit(y) - 1) < 1e-5, `eval output ${y} is not sigmoid(1)`);
-  console.log(`  dropout p = ${p}: ${both} of ${rows} passed both layers (expected ${expected.toFixed(0)} ± ${sd.toFixed(0)})`);
+  console.log(
+    `  dropout p = ${p}: ${both} of ${rows} passed both layers (expected ${expected.toFixed(0)} ± ${sd.toFixed(0)})`,
+  );
   g.dispose();
 });
 

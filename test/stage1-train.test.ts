@@ -3,32 +3,65 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { MilGenerator, evaluate, makeSyntheticFeatures, syntheticGroundTruth, trainGenerator } from '../lib/index.js';
-import { expectCode, tempDir } from './helpers.js';
+import { expectCode, tempDir, test } from './helpers.js';
 
 const dim = 64;
-const train = makeSyntheticFeatures({ videos: 60, clipsRange: [40, 120], dim, anomalousFraction: 0.5, seed: 11 }).videos;
-const heldOut = makeSyntheticFeatures({ videos: 30, clipsRange: [40, 120], dim, anomalousFraction: 0.5, seed: 12 }).videos;
+const train = makeSyntheticFeatures({
+  videos: 60,
+  clipsRange: [40, 120],
+  dim,
+  anomalousFraction: 0.5,
+  seed: 11,
+}).videos;
+const heldOut = makeSyntheticFeatures({
+  videos: 30,
+  clipsRange: [40, 120],
+  dim,
+  anomalousFraction: 0.5,
+  seed: 12,
+}).videos;
 const normal = train.filter((v) => !v.anomalous);
 const anomalous = train.filter((v) => v.anomalous);
 const base = {
-  L: 8, T: 3, k: 3, lambdaSparsity: 0.01, lambdaSmoothness: 0, batchSize: 10, lr: 0.01, weightDecay: 0.001,
-  gradClip: 10, featureDim: dim, l2Normalize: false, dropout: 0.6, device: 'cpu',
+  L: 8,
+  T: 3,
+  k: 3,
+  lambdaSparsity: 0.01,
+  lambdaSmoothness: 0,
+  batchSize: 10,
+  lr: 0.01,
+  weightDecay: 0.001,
+  gradClip: 10,
+  featureDim: dim,
+  l2Normalize: false,
+  dropout: 0.6,
+  device: 'cpu',
 } as const;
 
 test('trained on video labels only, the generator finds the planted clips (frame AUC >= 0.95)', async () => {
   // One synthetic set (one planted direction, anomalies 4 noise-std strong), split 2:1 into
   // training and held-out videos; training sees only the video-level labels.
-  const all = makeSyntheticFeatures({ videos: 90, clipsRange: [40, 120], dim, anomalousFraction: 0.5, seed: 21, strength: 4 }).videos;
+  const all = makeSyntheticFeatures({
+    videos: 90,
+    clipsRange: [40, 120],
+    dim,
+    anomalousFraction: 0.5,
+    seed: 21,
+    strength: 4,
+  }).videos;
   const fit = all.filter((_, i) => i % 3 !== 0);
   const test_ = all.filter((_, i) => i % 3 === 0);
   const progress: number[] = [];
   const r = await trainGenerator({
-    ...base, steps: 150, evalEvery: 50, seed: 1,
-    normal: fit.filter((v) => !v.anomalous), anomalous: fit.filter((v) => v.anomalous),
+    ...base,
+    steps: 150,
+    evalEvery: 50,
+    seed: 1,
+    normal: fit.filter((v) => !v.anomalous),
+    anomalous: fit.filter((v) => v.anomalous),
     test: { videos: test_, groundTruth: syntheticGroundTruth(test_) },
     onProgress: (p) => progress.push(p.step),
   });
@@ -47,7 +80,10 @@ test('trained on video labels only, the generator finds the planted clips (frame
 test('the same seed gives the same run', async () => {
   const run = () => trainGenerator({ ...base, steps: 5, evalEvery: 5, seed: 4, normal, anomalous });
   const [a, b] = [await run(), await run()];
-  assert.equal(a.history.map((h) => h.loss), b.history.map((h) => h.loss));
+  assert.equal(
+    a.history.map((h) => h.loss),
+    b.history.map((h) => h.loss),
+  );
 });
 
 test('the best checkpoint is written and loads', async () => {
@@ -55,7 +91,13 @@ test('the best checkpoint is written and loads', async () => {
   try {
     const checkpoint = join(dir, 'gen.pt');
     const r = await trainGenerator({
-      ...base, steps: 20, evalEvery: 10, seed: 2, normal, anomalous, checkpoint,
+      ...base,
+      steps: 20,
+      evalEvery: 10,
+      seed: 2,
+      normal,
+      anomalous,
+      checkpoint,
       test: { videos: heldOut, groundTruth: syntheticGroundTruth(heldOut) },
     });
     assert.ok(existsSync(checkpoint));
@@ -70,14 +112,27 @@ test('the best checkpoint is written and loads', async () => {
 test('abort stops training with ERR_MIST_ABORTED', async () => {
   const ac = new AbortController();
   await expectCode(
-    () => trainGenerator({ ...base, steps: 1000, evalEvery: 10, normal, anomalous, signal: ac.signal,
-      onProgress: (p) => { if (p.step === 3) ac.abort(); } }),
+    () =>
+      trainGenerator({
+        ...base,
+        steps: 1000,
+        evalEvery: 10,
+        normal,
+        anomalous,
+        signal: ac.signal,
+        onProgress: (p) => {
+          if (p.step === 3) ac.abort();
+        },
+      }),
     'ERR_MIST_ABORTED',
   );
 });
 
 test('bad options are one clear error', async () => {
-  const e = await expectCode(() => trainGenerator({ preset: 'shanghaitech-i3d', steps: 0, normal, anomalous }), 'ERR_MIST_ARG');
+  const e = await expectCode(
+    () => trainGenerator({ preset: 'shanghaitech-i3d', steps: 0, normal, anomalous }),
+    'ERR_MIST_ARG',
+  );
   assert.match(e.message, /steps/);
   await expectCode(() => trainGenerator({ preset: 'shanghaitech-i3d', normal, anomalous }), 'ERR_MIST_SHAPE');
 });

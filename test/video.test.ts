@@ -79,7 +79,8 @@ test('16-frame clips, resized and centre-cropped on the fly; last clip dropped o
   if (!p) return;
   const r = await openVideo(p, { width: 171, height: 128, cropWidth: 112, cropHeight: 112 });
   const clips = [];
-  for await (const c of r) clips.push({ index: c.index, start: c.startFrame, shape: c.shape, padded: c.padded, n: c.data.length });
+  for await (const c of r)
+    clips.push({ index: c.index, start: c.startFrame, shape: c.shape, padded: c.padded, n: c.data.length });
   assert.is(clips.length, 28); // 450 frames: 28 whole clips, 2 frames left over
   assert.equal(clips[27], { index: 27, start: 432, shape: [16, 112, 112, 3], padded: 0, n: 16 * 112 * 112 * 3 });
   let last;
@@ -109,9 +110,13 @@ test('BGR order swaps the channels of RGB', async () => {
   const rgb = await first('rgb');
   const bgr = await first('bgr');
   let diff = 0;
-  for (let i = 0; i < rgb.length; i += 3) diff += Math.abs(rgb[i]! - bgr[i + 2]!) + Math.abs(rgb[i + 2]! - bgr[i]!) + Math.abs(rgb[i + 1]! - bgr[i + 1]!);
+  for (let i = 0; i < rgb.length; i += 3)
+    diff += Math.abs(rgb[i]! - bgr[i + 2]!) + Math.abs(rgb[i + 2]! - bgr[i]!) + Math.abs(rgb[i + 1]! - bgr[i + 1]!);
   assert.is(diff, 0);
-  assert.ok(rgb.some((v, i) => v !== bgr[i]), 'the frames are not grey');
+  assert.ok(
+    rgb.some((v, i) => v !== bgr[i]),
+    'the frames are not grey',
+  );
 });
 
 test('stopping early kills ffmpeg; an AbortSignal stops with ERR_MIST_ABORTED', async () => {
@@ -146,7 +151,21 @@ test('memory stays bounded on a video far larger than memory should hold', async
   try {
     // 16 s of 640x480 at 30 fps: 480 frames, 442 MB as raw RGB.
     const p = join(dir, 'long.mp4');
-    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x480:rate=30', '-t', '16', '-c:v', 'mpeg4', '-q:v', '20', p]);
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=640x480:rate=30',
+      '-t',
+      '16',
+      '-c:v',
+      'mpeg4',
+      '-q:v',
+      '20',
+      p,
+    ]);
     const r = await openVideo(p);
     assert.is(r.frames, 480);
     const base = process.memoryUsage().rss;
@@ -175,27 +194,58 @@ test('pixel values and crop position on a lossless video of known pixels', async
   if (!hasFfmpeg) return skip('ffmpeg (apt-get install -y ffmpeg)');
   // 20 frames of 64 x 48 whose pixel (x, y) of frame f is (R, G, B) = (4x, 5y, 10f), stored
   // losslessly (raw RGB in NUT), so every decoded byte is known.
-  const W = 64, H = 48, F = 20;
+  const W = 64,
+    H = 48,
+    F = 20;
   const px = (f: number, y: number, x: number): [number, number, number] => [4 * x, 5 * y, 10 * f];
   const raw = new Uint8Array(F * H * W * 3);
-  for (let f = 0; f < F; f++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) raw.set(px(f, y, x), ((f * H + y) * W + x) * 3);
+  for (let f = 0; f < F; f++)
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) raw.set(px(f, y, x), ((f * H + y) * W + x) * 3);
   const { dir, cleanup } = tempDir();
   try {
     const rgb = join(dir, 'frames.rgb');
     writeFileSync(rgb, raw);
     const p = join(dir, 'known.nut');
-    execFileSync('ffmpeg', ['-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-r', '25', '-i', rgb, '-c:v', 'rawvideo', '-pix_fmt', 'rgb24', p]);
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      '-s',
+      `${W}x${H}`,
+      '-r',
+      '25',
+      '-i',
+      rgb,
+      '-c:v',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      p,
+    ]);
     const r = await openVideo(p);
     assert.equal([r.frames, r.width, r.height, r.clipCount], [F, W, H, 1]);
     /** Compares a clip with px() at crop offset (x0, y0), channels in `order`; returns the mismatches. */
-    const check = (data: Uint8Array, frames: number[], w: number, h: number, x0: number, y0: number, order: 'rgb' | 'bgr') => {
+    const check = (
+      data: Uint8Array,
+      frames: number[],
+      w: number,
+      h: number,
+      x0: number,
+      y0: number,
+      order: 'rgb' | 'bgr',
+    ) => {
       let bad = 0;
-      for (const [i, f] of frames.entries()) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-        const want = px(f, y + y0, x + x0);
-        if (order === 'bgr') want.reverse();
-        const at = ((i * h + y) * w + x) * 3;
-        if (data[at] !== want[0] || data[at + 1] !== want[1] || data[at + 2] !== want[2]) bad++;
-      }
+      for (const [i, f] of frames.entries())
+        for (let y = 0; y < h; y++)
+          for (let x = 0; x < w; x++) {
+            const want = px(f, y + y0, x + x0);
+            if (order === 'bgr') want.reverse();
+            const at = ((i * h + y) * w + x) * 3;
+            if (data[at] !== want[0] || data[at + 1] !== want[1] || data[at + 2] !== want[2]) bad++;
+          }
       return bad;
     };
     const first16 = Array.from({ length: 16 }, (_, i) => i);

@@ -30,11 +30,7 @@ const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** A flag whose text is a decimal number, then checked by `schema` (the API's own). */
 export function numberFlag<S extends z.ZodType<unknown, number>>(schema: S) {
-  return z
-    .string()
-    .regex(DECIMAL, { error: 'must be a decimal number' })
-    .transform(Number)
-    .pipe(schema);
+  return z.string().regex(DECIMAL, { error: 'must be a decimal number' }).transform(Number).pipe(schema);
 }
 
 /** A comma-separated list of decimal numbers, each checked by `item`; the list by `list`. */

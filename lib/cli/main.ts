@@ -37,7 +37,7 @@ main(process.argv.slice(2)).catch((e: unknown) => {
   if (err instanceof MistError) {
     console.error(`mist: ${err.message} [${err.code}]`);
   } else if (err.code && PARSE_ARGS_CODES.has(err.code)) {
-    console.error(`mist: ${err.message.split("\n")[0]} (mist <command> --help lists the options)`);
+    console.error(`mist: ${err.message.split('\n')[0]} (mist <command> --help lists the options)`);
   } else {
     console.error(err.stack ?? String(err));
   }

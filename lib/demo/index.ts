@@ -24,7 +24,10 @@ export const DemoOptionsSchema = z.strictObject({
   /** Training steps per seed. */
   steps: GeneratorHyperparametersSchema.shape.steps.default(200),
   /** One run per seed; the first seed's weights and pseudo labels are written. */
-  seeds: z.array(GeneratorTrainOptionsSchema.shape.seed.unwrap()).min(1, { error: 'must name at least one seed' }).default([0]),
+  seeds: z
+    .array(GeneratorTrainOptionsSchema.shape.seed.unwrap())
+    .min(1, { error: 'must name at least one seed' })
+    .default([0]),
   device: DeviceSchema.optional(),
   onProgress: z.function().optional(),
 });
@@ -104,7 +107,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     runs,
     meanAuc,
     stdAuc,
-    machine: { torch: i.torchVersion, threads: i.threads, blas: i.blas.kind, cuda: i.cudaAvailable, blasWarning: i.blasWarning },
+    machine: {
+      torch: i.torchVersion,
+      threads: i.threads,
+      blas: i.blas.kind,
+      cuda: i.cudaAvailable,
+      blasWarning: i.blasWarning,
+    },
   });
   return { runs, meanAuc, stdAuc, reportPath };
 }

@@ -6,7 +6,17 @@ import { ErrorCode, MistError } from '../errors.js';
 import { videoName } from '../data/lists.js';
 import { parseOptions } from '../options.js';
 import type { GroundTruth, VideoGroundTruth } from './groundtruth.js';
-import { aucOf, apOf, falseAlarmRate, mergeSorted, prAucOf, rocCurve, scoreGap, split, type RocCurve } from './metrics.js';
+import {
+  aucOf,
+  apOf,
+  falseAlarmRate,
+  mergeSorted,
+  prAucOf,
+  rocCurve,
+  scoreGap,
+  split,
+  type RocCurve,
+} from './metrics.js';
 import { clipScoresToFrames, segmentScoresToClips } from './segments.js';
 
 const isGroundTruth = (v: unknown): v is GroundTruth =>
@@ -14,7 +24,10 @@ const isGroundTruth = (v: unknown): v is GroundTruth =>
 const isScoreArray = (v: unknown): boolean =>
   Array.isArray(v)
     ? v.every((x) => typeof x === 'number')
-    : ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array);
+    : ArrayBuffer.isView(v) &&
+      !(v instanceof DataView) &&
+      !(v instanceof BigInt64Array) &&
+      !(v instanceof BigUint64Array);
 
 /** Options of evaluate(). */
 export const EvaluateOptionsSchema = z.strictObject({
@@ -63,10 +76,15 @@ export interface Evaluation {
   roc?: RocCurve;
 }
 
-function frameScoresOf(v: VideoGroundTruth, raw: ArrayLike<number>, o: z.output<typeof EvaluateOptionsSchema>): Float32Array {
+function frameScoresOf(
+  v: VideoGroundTruth,
+  raw: ArrayLike<number>,
+  o: z.output<typeof EvaluateOptionsSchema>,
+): Float32Array {
   const n = v.labels.length;
   if (o.scoreLayout === 'frames') {
-    if (raw.length < n) throw new MistError(ErrorCode.SHAPE, `${v.name}: ${raw.length} frame scores for ${n} labelled frames`);
+    if (raw.length < n)
+      throw new MistError(ErrorCode.SHAPE, `${v.name}: ${raw.length} frame scores for ${n} labelled frames`);
     return Float32Array.from({ length: n }, (_, i) => raw[i] as number);
   }
   if (o.scoreLayout === 'segments') {
@@ -76,7 +94,8 @@ function frameScoresOf(v: VideoGroundTruth, raw: ArrayLike<number>, o: z.output<
   try {
     return clipScoresToFrames(raw, n, { clipLength: o.clipLength, fill: o.fill });
   } catch (e) {
-    if (e instanceof MistError) throw new MistError(e.code, `${v.name}: ${e.message} (fill: 'last' repeats the last score)`);
+    if (e instanceof MistError)
+      throw new MistError(e.code, `${v.name}: ${e.message} (fill: 'last' repeats the last score)`);
     throw e;
   }
 }

@@ -84,7 +84,8 @@ export function readFrameCounts(path: string): Map<string, number> {
       let n: string | undefined;
       if (t.length >= 7 && !isInt(t[1]) && isInt(t[6])) n = t[6];
       else if (isInt(t[1])) n = t[1];
-      if (n === undefined || Number(n) < 0) throw new MistError(ErrorCode.FORMAT, `${path}:${i + 1}: no frame count on this line`);
+      if (n === undefined || Number(n) < 0)
+        throw new MistError(ErrorCode.FORMAT, `${path}:${i + 1}: no frame count on this line`);
       out.set(videoName(t[0] as string), Number(n));
     });
   if (out.size === 0) throw new MistError(ErrorCode.FORMAT, `${path}: no frame counts`);
@@ -97,7 +98,10 @@ function toCountMap(fc: z.infer<typeof FrameCounts>): Map<string, number> {
   const m = new Map<string, number>();
   for (const [k, v] of entries) {
     if (typeof k !== 'string' || typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
-      throw new MistError(ErrorCode.ARG, `frameCounts: need video name → non-negative integer, got ${String(k)} → ${String(v)}`);
+      throw new MistError(
+        ErrorCode.ARG,
+        `frameCounts: need video name → non-negative integer, got ${String(k)} → ${String(v)}`,
+      );
     }
     m.set(videoName(k), v);
   }
@@ -139,14 +143,20 @@ export function loadUcfCrimeGroundTruth(options?: UcfCrimeGroundTruthOptions): G
     if (t[0] === '') return;
     const where = `${annotation}:${i + 1}`;
     if (t.length < 6 || !t.slice(2, 6).every(isInt)) {
-      throw new MistError(ErrorCode.FORMAT, `${where}: expected "name class s1 e1 s2 e2", got ${JSON.stringify(line.trim().slice(0, 80))}`);
+      throw new MistError(
+        ErrorCode.FORMAT,
+        `${where}: expected "name class s1 e1 s2 e2", got ${JSON.stringify(line.trim().slice(0, 80))}`,
+      );
     }
     const name = videoName(t[0] as string);
     const className = t[1] as string;
     const n = counts.get(name);
     if (n === undefined) throw new MistError(ErrorCode.ARG, `no frame count for ${name} (${where})`);
     const labels = new Uint8Array(usable(n, o.truncate));
-    for (const [a, b] of [[t[2], t[3]], [t[4], t[5]]] as [string, string][]) {
+    for (const [a, b] of [
+      [t[2], t[3]],
+      [t[4], t[5]],
+    ] as [string, string][]) {
       const s = Number(a);
       const e = Number(b);
       if (s < 0 && e < 0) continue;
@@ -160,11 +170,13 @@ export function loadUcfCrimeGroundTruth(options?: UcfCrimeGroundTruthOptions): G
 }
 
 function labelArray(a: NpyArray, source: string): Uint8Array {
-  if (a.shape.length !== 1) throw new MistError(ErrorCode.SHAPE, `${source}: labels must be 1-D, got [${a.shape.join(', ')}]`);
+  if (a.shape.length !== 1)
+    throw new MistError(ErrorCode.SHAPE, `${source}: labels must be 1-D, got [${a.shape.join(', ')}]`);
   const out = new Uint8Array(a.data.length);
   for (let i = 0; i < out.length; i++) {
     const v = Number(a.data[i]);
-    if (v !== 0 && v !== 1) throw new MistError(ErrorCode.FORMAT, `${source}: labels must be 0 or 1, got ${v} at frame ${i}`);
+    if (v !== 0 && v !== 1)
+      throw new MistError(ErrorCode.FORMAT, `${source}: labels must be 0 or 1, got ${v} at frame ${i}`);
     out[i] = v;
   }
   return out;
@@ -244,7 +256,10 @@ export function loadXdViolenceGroundTruth(options: XdViolenceGroundTruthOptions)
   // A union's own message ("Invalid input") says nothing about which fields it wanted.
   const given = (options ?? {}) as Record<string, unknown>;
   if (given.labelsDir === undefined && given.annotation === undefined) {
-    throw new MistError(ErrorCode.ARG, 'invalid XD-Violence ground-truth options: give labelsDir, or annotation and frameCounts');
+    throw new MistError(
+      ErrorCode.ARG,
+      'invalid XD-Violence ground-truth options: give labelsDir, or annotation and frameCounts',
+    );
   }
   const o = parseOptions(XdViolenceGroundTruthOptionsSchema, options, 'XD-Violence ground-truth options');
   const videos: VideoGroundTruth[] = [];
@@ -253,7 +268,9 @@ export function loadXdViolenceGroundTruth(options: XdViolenceGroundTruthOptions)
     videos.push({ name, anomalous, sourceFrames: full.length, frames: labels.length, labels });
   };
   if ('labelsDir' in o) {
-    const files = listDir(o.labelsDir).filter((f) => f.endsWith('.npy')).sort();
+    const files = listDir(o.labelsDir)
+      .filter((f) => f.endsWith('.npy'))
+      .sort();
     if (files.length === 0) throw new MistError(ErrorCode.IO, `${o.labelsDir}: no .npy label files`);
     for (const f of files) {
       const p = join(o.labelsDir, f);
@@ -311,7 +328,10 @@ export function loadRtfmGroundTruth(options: RtfmGroundTruthOptions): GroundTrut
   const all = labelArray(readNpy(o.gt), o.gt);
   if (o.list === undefined || o.lengths === undefined) {
     if ((o.list === undefined) !== (o.lengths === undefined)) {
-      throw new MistError(ErrorCode.ARG, 'loadRtfmGroundTruth: give both list and lengths to split per video, or neither');
+      throw new MistError(
+        ErrorCode.ARG,
+        'loadRtfmGroundTruth: give both list and lengths to split per video, or neither',
+      );
     }
     let any = false;
     for (let i = 0; i < all.length && !any; i++) any = all[i] === 1;
@@ -334,7 +354,8 @@ export function loadRtfmGroundTruth(options: RtfmGroundTruthOptions): GroundTrut
     throw new MistError(ErrorCode.SHAPE, `lengths: ${lengths.length} values for ${names.length} videos in ${o.list}`);
   }
   const total = lengths.reduce((a, b) => a + b, 0);
-  if (total !== all.length) throw new MistError(ErrorCode.SHAPE, `lengths add up to ${total} frames, ${o.gt} has ${all.length}`);
+  if (total !== all.length)
+    throw new MistError(ErrorCode.SHAPE, `lengths add up to ${total} frames, ${o.gt} has ${all.length}`);
   let off = 0;
   const videos = names.map((name, i): VideoGroundTruth => {
     const n = lengths[i] as number;

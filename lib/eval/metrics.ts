@@ -36,7 +36,8 @@ export function mergeSorted(a: Float64Array, b: Float64Array): Float64Array {
   let i = 0;
   let j = 0;
   let k = 0;
-  while (i < a.length && j < b.length) out[k++] = (a[i] as number) <= (b[j] as number) ? (a[i++] as number) : (b[j++] as number);
+  while (i < a.length && j < b.length)
+    out[k++] = (a[i] as number) <= (b[j] as number) ? (a[i++] as number) : (b[j++] as number);
   while (i < a.length) out[k++] = a[i++] as number;
   while (j < b.length) out[k++] = b[j++] as number;
   return out;
@@ -53,7 +54,8 @@ export function split(labels: Labels, scores: Scores, what: string): Split {
   for (let i = 0; i < n; i++) {
     const l = labels[i];
     if (l === 1) p++;
-    else if (l !== 0) throw new MistError(ErrorCode.ARG, `${what}: labels must be 0 or 1, got ${String(l)} at frame ${i}`);
+    else if (l !== 0)
+      throw new MistError(ErrorCode.ARG, `${what}: labels must be 0 or 1, got ${String(l)} at frame ${i}`);
   }
   const pos = new Float64Array(p);
   const neg = new Float64Array(n - p);
@@ -170,7 +172,8 @@ export interface RocCurve {
  */
 export function rocCurve(labels: Labels, scores: Scores, options?: { dropIntermediate?: boolean }): RocCurve {
   const c = thresholdCounts(labels, scores);
-  if (c.positives === 0 || c.negatives === 0) needBoth({ pos: new Float64Array(c.positives), neg: new Float64Array(c.negatives) }, 'the ROC curve');
+  if (c.positives === 0 || c.negatives === 0)
+    needBoth({ pos: new Float64Array(c.positives), neg: new Float64Array(c.negatives) }, 'the ROC curve');
   let keep: number[] | undefined;
   const m = c.thresholds.length;
   if ((options?.dropIntermediate ?? true) && m > 2) {
@@ -210,7 +213,8 @@ export interface PrCurve {
  */
 export function prCurve(labels: Labels, scores: Scores): PrCurve {
   const c = thresholdCounts(labels, scores);
-  if (c.positives === 0) throw new MistError(ErrorCode.METRIC, 'the precision-recall curve is undefined without anomalous (1) frames');
+  if (c.positives === 0)
+    throw new MistError(ErrorCode.METRIC, 'the precision-recall curve is undefined without anomalous (1) frames');
   const m = c.thresholds.length;
   const precision = new Float64Array(m + 1);
   const recall = new Float64Array(m + 1);
@@ -290,7 +294,8 @@ export function prAucOf(s: Split): number {
  */
 export function falseAlarmRate(normalScores: Scores, options?: { threshold?: number }): number {
   const t = options?.threshold ?? 0.5;
-  if (typeof t !== 'number' || Number.isNaN(t)) throw new MistError(ErrorCode.ARG, `falseAlarmRate: threshold must be a number (got ${String(t)})`);
+  if (typeof t !== 'number' || Number.isNaN(t))
+    throw new MistError(ErrorCode.ARG, `falseAlarmRate: threshold must be a number (got ${String(t)})`);
   const n = normalScores.length;
   if (n === 0) throw new MistError(ErrorCode.METRIC, 'false alarm rate is undefined without normal-video frames');
   let c = 0;
@@ -326,7 +331,10 @@ export function scoreGap(labels: Labels, scores: Scores): number {
     } else throw new MistError(ErrorCode.ARG, `scoreGap: labels must be 0 or 1, got ${String(l)} at frame ${i}`);
   }
   if (np === 0 || nn === 0) {
-    throw new MistError(ErrorCode.METRIC, `score gap is undefined when all frames are ${np === 0 ? 'normal (0)' : 'anomalous (1)'}`);
+    throw new MistError(
+      ErrorCode.METRIC,
+      `score gap is undefined when all frames are ${np === 0 ? 'normal (0)' : 'anomalous (1)'}`,
+    );
   }
   return sp / np - sn / nn;
 }

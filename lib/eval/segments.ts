@@ -18,7 +18,8 @@ export interface ClipRange {
 }
 
 function checkCount(n: number, what: string): void {
-  if (!Number.isInteger(n) || n < 0) throw new MistError(ErrorCode.ARG, `${what} must be a non-negative integer (got ${String(n)})`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new MistError(ErrorCode.ARG, `${what} must be a non-negative integer (got ${String(n)})`);
 }
 
 /**
@@ -28,7 +29,8 @@ function checkCount(n: number, what: string): void {
  */
 export function segmentsToClips(clipCount: number, segments = 32): ClipRange[] {
   checkCount(clipCount, 'clipCount');
-  if (!Number.isInteger(segments) || segments < 1) throw new MistError(ErrorCode.ARG, `segments must be a positive integer (got ${String(segments)})`);
+  if (!Number.isInteger(segments) || segments < 1)
+    throw new MistError(ErrorCode.ARG, `segments must be a positive integer (got ${String(segments)})`);
   if (clipCount === 0) return [];
   const t = new Array<number>(segments + 1);
   for (let i = 0; i <= segments; i++) t[i] = Math.round(1 + (i * (clipCount - 1)) / segments);
@@ -47,7 +49,11 @@ export function segmentsToClips(clipCount: number, segments = 32): ClipRange[] {
  * the last clip takes the last segment's score). Sync. Returns floor(frames / 16) scores.
  * Throws ERR_MIST_ARG for a bad frame count or an empty score list.
  */
-export function segmentScoresToClips(segmentScores: ArrayLike<number>, frames: number, options?: { clipLength?: number }): Float32Array {
+export function segmentScoresToClips(
+  segmentScores: ArrayLike<number>,
+  frames: number,
+  options?: { clipLength?: number },
+): Float32Array {
   checkCount(frames, 'frames');
   const L = options?.clipLength ?? 16;
   const S = segmentScores.length;
@@ -65,8 +71,12 @@ export function segmentScoresToClips(segmentScores: ArrayLike<number>, frames: n
  * (unless `normalize` is false). Sync. `features` is [N, D] (crops: average them first).
  * Throws ERR_MIST_SHAPE for another rank or no clips.
  */
-export function segmentFeatures(features: FeatureArray, options?: { segments?: number; normalize?: boolean }): FeatureArray {
-  if (features.shape.length !== 2) throw new MistError(ErrorCode.SHAPE, `segmentFeatures: need [N, D], got [${features.shape.join(', ')}]`);
+export function segmentFeatures(
+  features: FeatureArray,
+  options?: { segments?: number; normalize?: boolean },
+): FeatureArray {
+  if (features.shape.length !== 2)
+    throw new MistError(ErrorCode.SHAPE, `segmentFeatures: need [N, D], got [${features.shape.join(', ')}]`);
   const [N, D] = features.shape as [number, number];
   if (N === 0) throw new MistError(ErrorCode.SHAPE, 'segmentFeatures: no clips');
   const S = options?.segments ?? 32;
@@ -74,7 +84,8 @@ export function segmentFeatures(features: FeatureArray, options?: { segments?: n
   const acc = new Float64Array(D);
   segmentsToClips(N, S).forEach((r, i) => {
     acc.fill(0);
-    for (let c = r.start; c < r.end; c++) for (let d = 0; d < D; d++) acc[d] = (acc[d] as number) + (features.data[c * D + d] as number);
+    for (let c = r.start; c < r.end; c++)
+      for (let d = 0; d < D; d++) acc[d] = (acc[d] as number) + (features.data[c * D + d] as number);
     let norm = 0;
     const k = r.end - r.start;
     for (let d = 0; d < D; d++) {
@@ -100,7 +111,8 @@ export function clipScoresToFrames(
 ): Float32Array {
   checkCount(frames, 'frames');
   const L = options?.clipLength ?? 16;
-  if (!Number.isInteger(L) || L < 1) throw new MistError(ErrorCode.ARG, `clipLength must be a positive integer (got ${String(L)})`);
+  if (!Number.isInteger(L) || L < 1)
+    throw new MistError(ErrorCode.ARG, `clipLength must be a positive integer (got ${String(L)})`);
   const N = clipScores.length;
   const out = new Float32Array(frames);
   if (N * L < frames) {

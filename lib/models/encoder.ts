@@ -22,7 +22,9 @@ import type {
 
 const PositiveInt = z.number().int().positive();
 /** [frames, height, width] of one clip. */
-export const InputSizeSchema = z.tuple([PositiveInt.max(4096), PositiveInt.max(4096), PositiveInt.max(4096)]).readonly();
+export const InputSizeSchema = z
+  .tuple([PositiveInt.max(4096), PositiveInt.max(4096), PositiveInt.max(4096)])
+  .readonly();
 
 /** The paper's input sizes: I3D 16 x 224 x 224, C3D 16 x 112 x 112. */
 export const DEFAULT_INPUT_SIZE: Record<'i3d' | 'c3d', InputSize> = { i3d: [16, 224, 224], c3d: [16, 112, 112] };
@@ -123,7 +125,10 @@ export class SgaEncoder extends DisposableModel {
     const report = await encoder.loadStateDict(path);
     if (report.missing.length > 0) {
       encoder.dispose();
-      throw new MistError(ErrorCode.WEIGHTS, `${path} lacks ${report.missing.length} tensors (${report.missing[0]}, ...)`);
+      throw new MistError(
+        ErrorCode.WEIGHTS,
+        `${path} lacks ${report.missing.length} tensors (${report.missing[0]}, ...)`,
+      );
     }
     return encoder;
   }

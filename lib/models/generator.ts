@@ -109,7 +109,9 @@ export class MilGenerator extends DisposableModel {
   static async load(path: string, options: GeneratorLoadOptions = {}): Promise<MilGenerator> {
     const o = parseOptions(GeneratorLoadOptionsSchema, options, 'generator load options');
     if (!existsSync(path)) throw new MistError(ErrorCode.IO, `no such checkpoint: ${path}`);
-    return new MilGenerator(await native().Generator.createAsync({ ...o, checkpoint: path, device: resolveDevice(o.device) }));
+    return new MilGenerator(
+      await native().Generator.createAsync({ ...o, checkpoint: path, device: resolveDevice(o.device) }),
+    );
   }
 
   /**
@@ -117,19 +119,30 @@ export class MilGenerator extends DisposableModel {
    * mode is 'train'. x is read in place: do not modify it before the promise settles.
    * `dim`, when given, must be the model's feature size (ERR_MIST_SHAPE otherwise).
    */
-  async forward(x: Float32Array, rows?: number, dim?: number, options: z.input<typeof ForwardOptionsSchema> = {}): Promise<Float32Array> {
+  async forward(
+    x: Float32Array,
+    rows?: number,
+    dim?: number,
+    options: z.input<typeof ForwardOptionsSchema> = {},
+  ): Promise<Float32Array> {
     if (dim !== undefined && dim !== this.featureDim) {
       throw new MistError(ErrorCode.SHAPE, `features have D = ${dim}; this generator takes D = ${this.featureDim}`);
     }
     const n = rows ?? x.length / this.featureDim;
     if (!Number.isInteger(n)) {
-      throw new MistError(ErrorCode.SHAPE, `x has ${x.length} values, not a multiple of the feature size ${this.featureDim}`);
+      throw new MistError(
+        ErrorCode.SHAPE,
+        `x has ${x.length} values, not a multiple of the feature size ${this.featureDim}`,
+      );
     }
     return this.#native.forward(x, n, parseOptions(ForwardOptionsSchema, options, 'forward options'));
   }
 
   /** Async: one Adagrad step on the MIL ranking loss; returns the loss terms and gradient norm. */
-  async trainStep(batch: GeneratorBatch, loss: Omit<MilLossOptions, 'normal' | 'anomalous' | 'clips'>): Promise<TrainStepResult> {
+  async trainStep(
+    batch: GeneratorBatch,
+    loss: Omit<MilLossOptions, 'normal' | 'anomalous' | 'clips'>,
+  ): Promise<TrainStepResult> {
     const o = parseOptions(
       MilLossOptionsSchema,
       { ...loss, normal: batch.normal, anomalous: batch.anomalous, clips: batch.clips },

@@ -28,7 +28,15 @@ export interface DemoReport {
 /** Writes report.json and report.md into `out`. Sync. Returns the path of report.md. Throws ERR_MIST_IO. */
 export function writeDemoReport(out: string, r: DemoReport): string {
   const { blasWarning, ...machine } = r.machine;
-  const json = { task: 'MIST stage 1 (pseudo-label generator), UCF-Crime C3D preset', data: r.data, steps: r.steps, runs: r.runs, meanAuc: r.meanAuc, stdAuc: r.stdAuc, machine };
+  const json = {
+    task: 'MIST stage 1 (pseudo-label generator), UCF-Crime C3D preset',
+    data: r.data,
+    steps: r.steps,
+    runs: r.runs,
+    meanAuc: r.meanAuc,
+    stdAuc: r.stdAuc,
+    machine,
+  };
   writeFileOrThrow(join(out, 'report.json'), `${JSON.stringify(json, null, 2)}\n`);
   const md = [
     '# mist-vad demo: MIST stage 1 on real UCF-Crime features',
@@ -42,7 +50,8 @@ export function writeDemoReport(out: string, r: DemoReport): string {
     '| seed | frame AUC | AP | FAR (normal frames > 0.5) | seconds |',
     '| --- | --- | --- | --- | --- |',
     ...r.runs.map(
-      (x) => `| ${x.seed} | ${x.auc.toFixed(4)} | ${x.ap.toFixed(4)} | ${x.far === undefined ? '-' : x.far.toFixed(4)} | ${x.seconds.toFixed(1)} |`,
+      (x) =>
+        `| ${x.seed} | ${x.auc.toFixed(4)} | ${x.ap.toFixed(4)} | ${x.far === undefined ? '-' : x.far.toFixed(4)} | ${x.seconds.toFixed(1)} |`,
     ),
     '',
     `Mean frame AUC ${r.meanAuc.toFixed(4)} ± ${r.stdAuc.toFixed(4)} over ${r.runs.length} seed(s).`,

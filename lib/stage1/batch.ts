@@ -6,7 +6,14 @@ import { ErrorCode, MistError } from '../errors.js';
 import type { Rng } from '../rng.js';
 import { parseOptions } from '../options.js';
 import { sparseContinuousSample } from './sampling.js';
-import { type CropMode, CropSchema, type VideoFeatures, checkCrop, copyClipFeature, featureDims } from '../data/types.js';
+import {
+  type CropMode,
+  CropSchema,
+  type VideoFeatures,
+  checkCrop,
+  copyClipFeature,
+  featureDims,
+} from '../data/types.js';
 
 const posInt = (what: string) => z.int({ error: `must be ${what}` }).positive({ error: `must be ${what}` });
 

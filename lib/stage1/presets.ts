@@ -27,7 +27,9 @@ export const GeneratorHyperparametersSchema = z.strictObject({
   evalEvery: posInt('a positive integer (steps between evaluations)'),
   featureDim: posInt('a positive integer (feature length D)'),
   l2Normalize: z.boolean({ error: 'must be true or false' }),
-  dropout: z.number({ error: 'must be a number in [0, 1)' }).min(0, { error: 'must be a number in [0, 1)' })
+  dropout: z
+    .number({ error: 'must be a number in [0, 1)' })
+    .min(0, { error: 'must be a number in [0, 1)' })
     .lt(1, { error: 'must be a number in [0, 1)' }),
 });
 export type GeneratorHyperparameters = z.infer<typeof GeneratorHyperparametersSchema>;
@@ -70,14 +72,22 @@ export const GeneratorTrainOptionsSchema = GeneratorHyperparametersSchema.partia
     preset: z.enum(PRESET_NAMES, { error: `must be one of ${PRESET_NAMES.join(', ')}` }).optional(),
     /** 'topk': bag = mean of the k largest clip scores; 'subbag': the paper's max sub-bag mean. */
     lossVariant: z.enum(['topk', 'subbag'], { error: "must be 'topk' or 'subbag'" }).default('topk'),
-    seed: z.int({ error: 'must be an integer in [0, 2^32)' }).min(0, { error: 'must be an integer in [0, 2^32)' })
-      .max(2 ** 32 - 1, { error: 'must be an integer in [0, 2^32)' }).default(0),
-    device: z.string({ error: "must be 'cpu', 'cuda' or 'cuda:N'" })
-      .regex(/^(cpu|cuda(:\d+)?)$/, { error: "must be 'cpu', 'cuda' or 'cuda:N'" }).optional(),
+    seed: z
+      .int({ error: 'must be an integer in [0, 2^32)' })
+      .min(0, { error: 'must be an integer in [0, 2^32)' })
+      .max(2 ** 32 - 1, { error: 'must be an integer in [0, 2^32)' })
+      .default(0),
+    device: z
+      .string({ error: "must be 'cpu', 'cuda' or 'cuda:N'" })
+      .regex(/^(cpu|cuda(:\d+)?)$/, { error: "must be 'cpu', 'cuda' or 'cuda:N'" })
+      .optional(),
     /** 'mean' averages the crops of [N, C, D] features; an integer takes that crop. */
     crop: CropSchema,
     /** Where to write the trained weights; none keeps them in memory only. */
-    checkpoint: z.string({ error: 'must be a non-empty path' }).min(1, { error: 'must be a non-empty path' }).optional(),
+    checkpoint: z
+      .string({ error: 'must be a non-empty path' })
+      .min(1, { error: 'must be a non-empty path' })
+      .optional(),
   })
   .strict()
   .superRefine((o, ctx) => {

@@ -3,7 +3,14 @@ import { z } from 'zod';
 import { ErrorCode, MistError, throwIfAborted, withContext } from '../errors.js';
 import { parseOptions } from '../options.js';
 import { refinePseudoLabels } from './refine.js';
-import { type CropMode, CropSchema, type VideoFeatures, checkCrop, copyClipFeature, featureDims } from '../data/types.js';
+import {
+  type CropMode,
+  CropSchema,
+  type VideoFeatures,
+  checkCrop,
+  copyClipFeature,
+  featureDims,
+} from '../data/types.js';
 
 /** Anything that scores rows of clip features, one score per row (the native generator does). */
 export interface ClipScorer {
@@ -36,7 +43,11 @@ export interface GeneratePseudoLabelsOptions extends ScoreClipsOptions {
  * malformed feature array or a model that returns the wrong number of scores; model errors
  * pass through.
  */
-export async function scoreClips(model: ClipScorer, features: VideoFeatures['features'], options: ScoreClipsOptions = {}): Promise<Float32Array> {
+export async function scoreClips(
+  model: ClipScorer,
+  features: VideoFeatures['features'],
+  options: ScoreClipsOptions = {},
+): Promise<Float32Array> {
   const o = parseOptions(ScoreClipsOptionsSchema, options, 'scoring options');
   const dims = featureDims(features);
   checkCrop(o.crop, dims.crops, 'features');
@@ -49,7 +60,8 @@ export async function scoreClips(model: ClipScorer, features: VideoFeatures['fea
       x = features.data.subarray(start * dims.dim, (start + rows) * dims.dim);
     } else {
       x = new Float32Array(rows * dims.dim);
-      for (let r = 0; r < rows; r++) copyClipFeature(features, dims, start + r, o.crop as CropMode, o.l2Normalize, x, r * dims.dim);
+      for (let r = 0; r < rows; r++)
+        copyClipFeature(features, dims, start + r, o.crop as CropMode, o.l2Normalize, x, r * dims.dim);
     }
     const y = await model.forward(x, rows, dims.dim);
     if (!(y instanceof Float32Array) || y.length !== rows) {
@@ -77,7 +89,8 @@ export async function generatePseudoLabels(
   const names = new Set<string>();
   for (const v of videos) {
     if (names.has(v.name)) throw new MistError(ErrorCode.ARG, `video ${v.name} appears twice`);
-    if (typeof v.anomalous !== 'boolean') throw new MistError(ErrorCode.ARG, `${v.name}: anomalous must be true or false`);
+    if (typeof v.anomalous !== 'boolean')
+      throw new MistError(ErrorCode.ARG, `${v.name}: anomalous must be true or false`);
     names.add(v.name);
   }
   const out = new Map<string, Float32Array>();

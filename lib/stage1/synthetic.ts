@@ -16,7 +16,9 @@ export const SyntheticFeaturesOptionsSchema = z
     clipsRange: z.tuple([posInt('a positive integer'), posInt('a positive integer')], { error: 'must be [min, max]' }),
     dim: posInt('a positive integer'),
     /** Share of the videos that are anomalous (rounded to a count). */
-    anomalousFraction: z.number({ error: 'must be a number in [0, 1]' }).min(0, { error: 'must be a number in [0, 1]' })
+    anomalousFraction: z
+      .number({ error: 'must be a number in [0, 1]' })
+      .min(0, { error: 'must be a number in [0, 1]' })
       .max(1, { error: 'must be a number in [0, 1]' }),
     seed: z.int({ error: 'must be an integer' }).default(0),
     /** Shift of anomalous clips along the planted direction, in units of the noise's std. */
@@ -27,7 +29,10 @@ export const SyntheticFeaturesOptionsSchema = z
       .default([0.1, 0.4]),
   })
   .refine((o) => o.clipsRange[0] <= o.clipsRange[1], { path: ['clipsRange'], message: 'min must not exceed max' })
-  .refine((o) => o.segmentFraction[0] <= o.segmentFraction[1], { path: ['segmentFraction'], message: 'min must not exceed max' });
+  .refine((o) => o.segmentFraction[0] <= o.segmentFraction[1], {
+    path: ['segmentFraction'],
+    message: 'min must not exceed max',
+  });
 export type SyntheticFeaturesOptions = z.input<typeof SyntheticFeaturesOptionsSchema>;
 
 /** A synthetic video: features [N, D], its video-level label and per-clip ground truth. */
@@ -47,7 +52,10 @@ export interface SyntheticVideo extends VideoFeatures {
  * classes with AUC near 1 at strength 3, so a trained generator should get near there too.
  * Sync and deterministic in `seed`. Throws ERR_MIST_ARG for bad options.
  */
-export function makeSyntheticFeatures(options: SyntheticFeaturesOptions): { videos: SyntheticVideo[]; direction: Float32Array } {
+export function makeSyntheticFeatures(options: SyntheticFeaturesOptions): {
+  videos: SyntheticVideo[];
+  direction: Float32Array;
+} {
   const o = parseOptions(SyntheticFeaturesOptionsSchema, options, 'synthetic feature options');
   const rng = createRng(o.seed);
   const direction = new Float32Array(o.dim);
@@ -97,5 +105,11 @@ export function syntheticGroundTruth(videos: readonly SyntheticVideo[], clipLeng
     for (const l of labels) anomalousFrames += l;
     return { name: v.name, anomalous: v.anomalous, sourceFrames: labels.length, frames: labels.length, labels };
   });
-  return { dataset: 'synthetic', videos: out, totalFrames, anomalousFrames, anomalousVideos: videos.filter((v) => v.anomalous).length };
+  return {
+    dataset: 'synthetic',
+    videos: out,
+    totalFrames,
+    anomalousFrames,
+    anomalousVideos: videos.filter((v) => v.anomalous).length,
+  };
 }

@@ -10,7 +10,11 @@ import type { GroundTruth } from '../eval/groundtruth.js';
 import { MilGenerator } from '../models/generator.js';
 import { createRng } from '../rng.js';
 import { createBatchSampler } from './batch.js';
-import { resolveGeneratorTrainOptions, type GeneratorTrainOptions, type ResolvedGeneratorTrainOptions } from './presets.js';
+import {
+  resolveGeneratorTrainOptions,
+  type GeneratorTrainOptions,
+  type ResolvedGeneratorTrainOptions,
+} from './presets.js';
 import { scoreClips } from './scoring.js';
 import type { VideoFeatures } from '../data/types.js';
 
@@ -71,7 +75,12 @@ export async function evaluateGenerator(
   for (const v of test.videos) {
     scores.set(v.name, await scoreClips(model, v.features, { l2Normalize: options.l2Normalize, crop: options.crop }));
   }
-  return evaluate({ scores, groundTruth: test.groundTruth, scoreLayout: test.scoreLayout ?? 'clips', onMissing: 'skip' });
+  return evaluate({
+    scores,
+    groundTruth: test.groundTruth,
+    scoreLayout: test.scoreLayout ?? 'clips',
+    onMissing: 'skip',
+  });
 }
 
 /**
@@ -121,7 +130,12 @@ export async function trainGenerator(options: TrainGeneratorOptions): Promise<Tr
         throw new MistError(ErrorCode.TORCH, `the loss became ${t.loss} at step ${step}; lower the learning rate`);
       }
       const entry: HistoryEntry = {
-        step, loss: t.loss, rank: t.rank, sparsity: t.sparsity, smoothness: t.smoothness, gradNorm: t.gradNorm,
+        step,
+        loss: t.loss,
+        rank: t.rank,
+        sparsity: t.sparsity,
+        smoothness: t.smoothness,
+        gradNorm: t.gradNorm,
       };
       let evaluation: Evaluation | undefined;
       if (test && (step % o.evalEvery === 0 || step === o.steps)) {

@@ -9,9 +9,17 @@ import { progressBar, type ProgressBar } from '../progress.js';
 
 const S = DemoOptionsSchema.shape;
 const FLAGS = {
-  out: { schema: S.out.unwrap().optional(), arg: 'DIR', help: 'where the report, weights and pseudo labels go (default mist-demo)' },
+  out: {
+    schema: S.out.unwrap().optional(),
+    arg: 'DIR',
+    help: 'where the report, weights and pseudo labels go (default mist-demo)',
+  },
   steps: { schema: numberFlag(S.steps.unwrap()).optional(), arg: 'N', help: 'training steps per seed (default 200)' },
-  seeds: { schema: listFlag(S.seeds.unwrap().element, 'a comma-separated list of seeds').optional(), arg: '0,1,2', help: 'one run per seed (default 0)' },
+  seeds: {
+    schema: listFlag(S.seeds.unwrap().element, 'a comma-separated list of seeds').optional(),
+    arg: '0,1,2',
+    help: 'one run per seed (default 0)',
+  },
   device: { schema: S.device, arg: 'cpu|cuda|cuda:N', help: 'where to train (default: CUDA when available)' },
   help: { schema: z.boolean().optional(), switch: true, help: 'this text' },
 };
@@ -39,7 +47,10 @@ export const demoCommand: Command = {
         if (p.step === p.steps) bar!.finish(p.evaluation ? `frame AUC ${p.evaluation.auc.toFixed(4)}` : '');
       },
     });
-    for (const run of r.runs) console.log(`seed ${run.seed}: frame AUC ${run.auc.toFixed(4)}, AP ${run.ap.toFixed(4)}, ${run.seconds.toFixed(1)} s`);
+    for (const run of r.runs)
+      console.log(
+        `seed ${run.seed}: frame AUC ${run.auc.toFixed(4)}, AP ${run.ap.toFixed(4)}, ${run.seconds.toFixed(1)} s`,
+      );
     console.log(`mean frame AUC ${r.meanAuc.toFixed(4)} ± ${r.stdAuc.toFixed(4)}; report: ${r.reportPath}`);
   },
 };

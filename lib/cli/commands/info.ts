@@ -25,7 +25,9 @@ export const infoCommand: Command = {
       return;
     }
     console.log(`LibTorch      ${i.torchVersion} (${i.torchSource}: ${i.torchDir})`);
-    console.log(`CUDA          ${i.cudaAvailable ? `available, ${i.cudaDeviceCount} device(s)` : 'not available'}${i.cudaBuild ? '' : ' (CPU-only build)'}`);
+    console.log(
+      `CUDA          ${i.cudaAvailable ? `available, ${i.cudaDeviceCount} device(s)` : 'not available'}${i.cudaBuild ? '' : ' (CPU-only build)'}`,
+    );
     console.log(`threads       ${i.threads} configured, ${i.threadsObserved} observed in a parallel region`);
     console.log(`BLAS          ${i.blas.kind}: ${i.blas.libraries.join(', ') || 'none mapped'}`);
     console.log(`oneDNN        ${i.mkldnn ? 'yes' : 'no'}, OpenMP ${i.openmp ? 'yes' : 'no'}`);

@@ -24,18 +24,54 @@ const T = GeneratorTrainOptionsSchema.shape;
 const path = z.string().min(1, { error: 'must be a path' });
 const FLAGS = {
   preset: { schema: required(T.preset.unwrap()), arg: 'NAME', help: PRESET_NAMES.join(' | ') },
-  features: { schema: required(path), arg: 'PATH', help: 'a folder of <video>.npy / <video>__<k>.npy / <video>.txt, or an HDF5 store' },
-  train: { schema: required(path), arg: 'LIST', help: 'training split: Anomaly_Train.txt, SH_Train*.txt (name,label) or an RTFM .list' },
-  test: { schema: path.optional(), arg: 'LIST', help: 'test split, scored every --eval-every steps (needs --masks for ShanghaiTech)' },
+  features: {
+    schema: required(path),
+    arg: 'PATH',
+    help: 'a folder of <video>.npy / <video>__<k>.npy / <video>.txt, or an HDF5 store',
+  },
+  train: {
+    schema: required(path),
+    arg: 'LIST',
+    help: 'training split: Anomaly_Train.txt, SH_Train*.txt (name,label) or an RTFM .list',
+  },
+  test: {
+    schema: path.optional(),
+    arg: 'LIST',
+    help: 'test split, scored every --eval-every steps (needs --masks for ShanghaiTech)',
+  },
   masks: { schema: path.optional(), arg: 'DIR', help: 'ShanghaiTech test_frame_mask folder' },
-  layout: { schema: z.enum(['clips', 'segments']).optional(), arg: 'clips|segments', help: "test features: one per 16-frame clip (default) or Sultani's 32 segments" },
+  layout: {
+    schema: z.enum(['clips', 'segments']).optional(),
+    arg: 'clips|segments',
+    help: "test features: one per 16-frame clip (default) or Sultani's 32 segments",
+  },
   steps: { schema: numberFlag(H.steps).optional(), arg: 'N', help: "override the preset's step count" },
   'eval-every': { schema: numberFlag(H.evalEvery).optional(), arg: 'N', help: 'steps between evaluations' },
-  'batch-size': { schema: numberFlag(H.batchSize).optional(), arg: 'N', help: 'videos of each class per step (preset: 40)' },
-  loss: { schema: T.lossVariant, arg: 'topk|subbag', help: 'bag score: mean of top-k (released code, default) or max sub-bag mean (paper)' },
-  seed: { schema: numberFlag(T.seed.unwrap()).optional(), arg: 'N', help: 'seeds the weights, dropout and sampling (default 0)' },
-  device: { schema: DeviceSchema.optional(), arg: 'cpu|cuda|cuda:N', help: 'where to train (default: CUDA when available)' },
-  out: { schema: path.default('mist-train'), arg: 'DIR', help: 'where generator.pt, history.json, pseudo-labels.json go (default mist-train)' },
+  'batch-size': {
+    schema: numberFlag(H.batchSize).optional(),
+    arg: 'N',
+    help: 'videos of each class per step (preset: 40)',
+  },
+  loss: {
+    schema: T.lossVariant,
+    arg: 'topk|subbag',
+    help: 'bag score: mean of top-k (released code, default) or max sub-bag mean (paper)',
+  },
+  seed: {
+    schema: numberFlag(T.seed.unwrap()).optional(),
+    arg: 'N',
+    help: 'seeds the weights, dropout and sampling (default 0)',
+  },
+  device: {
+    schema: DeviceSchema.optional(),
+    arg: 'cpu|cuda|cuda:N',
+    help: 'where to train (default: CUDA when available)',
+  },
+  out: {
+    schema: path.default('mist-train'),
+    arg: 'DIR',
+    help: 'where generator.pt, history.json, pseudo-labels.json go (default mist-train)',
+  },
   help: { schema: z.boolean().optional(), switch: true, help: 'this text' },
 };
 
@@ -56,7 +92,10 @@ async function loadVideo(source: string, store: FeatureStore | undefined, name: 
     if (existsSync(p)) return extname(p) === '.txt' ? readC3dTxt(p) : await readFeatures(p);
   }
   if (existsSync(join(source, `${name}__0.npy`))) return readCropFeatures(join(source, name));
-  throw new MistError(ErrorCode.IO, `no features for ${name} in ${source} (looked for ${name}.npy, ${name}__0.npy, ${name}.txt)`);
+  throw new MistError(
+    ErrorCode.IO,
+    `no features for ${name} in ${source} (looked for ${name}.npy, ${name}__0.npy, ${name}.txt)`,
+  );
 }
 
 async function loadSplit(list: string, source: string, store: FeatureStore | undefined) {
@@ -120,10 +159,23 @@ async function run(argv: string[]): Promise<void> {
     });
     bar?.finish(lastAuc);
     if (!test) await r.model.save(checkpoint);
-    const pls = await generatePseudoLabels(r.model, train.filter((v) => v.anomalous), { l2Normalize: r.options.l2Normalize });
-    await writePseudoLabels(join(f.out, 'pseudo-labels.json'), pls, { dataset: preset.slice(0, preset.lastIndexOf('-')), featureKind: preset.slice(preset.lastIndexOf('-') + 1) });
-    writeFileSync(join(f.out, 'history.json'), `${JSON.stringify({ options: r.options, best: r.best && { step: r.best.step, auc: r.best.evaluation.auc, far: r.best.evaluation.far, ap: r.best.evaluation.ap }, history: r.history }, null, 2)}\n`);
-    if (r.best) console.log(`best frame AUC ${r.best.evaluation.auc.toFixed(4)} at step ${r.best.step} (FAR ${r.best.evaluation.far?.toFixed(4) ?? '-'})`);
+    const pls = await generatePseudoLabels(
+      r.model,
+      train.filter((v) => v.anomalous),
+      { l2Normalize: r.options.l2Normalize },
+    );
+    await writePseudoLabels(join(f.out, 'pseudo-labels.json'), pls, {
+      dataset: preset.slice(0, preset.lastIndexOf('-')),
+      featureKind: preset.slice(preset.lastIndexOf('-') + 1),
+    });
+    writeFileSync(
+      join(f.out, 'history.json'),
+      `${JSON.stringify({ options: r.options, best: r.best && { step: r.best.step, auc: r.best.evaluation.auc, far: r.best.evaluation.far, ap: r.best.evaluation.ap }, history: r.history }, null, 2)}\n`,
+    );
+    if (r.best)
+      console.log(
+        `best frame AUC ${r.best.evaluation.auc.toFixed(4)} at step ${r.best.step} (FAR ${r.best.evaluation.far?.toFixed(4) ?? '-'})`,
+      );
     console.log(`wrote ${checkpoint}, ${join(f.out, 'pseudo-labels.json')} (${pls.size} videos), history.json`);
     r.model.dispose();
   } finally {
