@@ -172,4 +172,40 @@ test('dropout: in training a unit is zeroed with probability p and kept ones sca
   g.dispose();
 });
 
+test('the training step draws dropout masks: the same batch gives another loss at every step', async () => {
+  // Weights held still (lr 1e-30), the same batch 20 times: with dropout 0.6 each step draws
+  // new masks, so the losses differ; with dropout 0 they are all the reference's first loss.
+  const batch = {
+    features: Float32Array.from(ref.batches[0]!),
+    normal: shape.normal,
+    anomalous: shape.anomalous,
+    clips: shape.clips,
+  };
+  const loss = { lossVariant: 'topk', k: 3, L: shape.L } as const;
+  const losses = async (dropout: number) => {
+    const g = await MilGenerator.load(join(dir, 'init.pt'), {
+      dropout,
+      lr: 1e-30,
+      weightDecay: 0,
+      device: 'cpu',
+      seed: 1,
+    });
+    const out: number[] = [];
+    for (let i = 0; i < 20; i++) out.push((await g.trainStep(batch, loss)).rank);
+    g.dispose();
+    return out;
+  };
+  const off = await losses(0);
+  assert.ok(
+    off.every((v) => v === off[0]),
+    'without dropout every step is the same',
+  );
+  const on = await losses(0.6);
+  assert.ok(new Set(on).size >= 15, `with dropout 0.6 only ${new Set(on).size} distinct losses in 20 steps`);
+  assert.ok(
+    on.every((v) => v !== off[0]),
+    'every step with dropout differs from the step without',
+  );
+});
+
 test.run();
