@@ -4,7 +4,7 @@
 // ---- Runtime -----------------------------------------------------------------------------------
 export { MistError, ErrorCode, type ErrorCodeValue } from './errors.js';
 export { info, setNumThreads, cpuCache, releaseCpuCache, SLOW_BLAS_FIX, type RuntimeInfo } from './info.js';
-export type { CpuCacheStats } from './info.js';
+export type { CpuCacheStats } from './types.js';
 export { DeviceSchema, resolveDevice, type Device } from './device.js';
 export { ENVIRONMENT_VARIABLES, defaultThreadCount } from './config.js';
 
@@ -141,7 +141,7 @@ export type {
   ParameterGroups,
   ParameterCount,
   MacCount,
-} from './models/types.js';
+} from './types.js';
 
 // ---- Stage 1: the pseudo-label generator -------------------------------------------------------
 export {

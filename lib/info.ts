@@ -1,37 +1,7 @@
 import { native } from './native.js';
+import type { CpuCacheStats, RuntimeInfo } from './types.js';
 
-/** What info() reports about LibTorch in this process, plus a warning when its BLAS is slow. */
-export interface RuntimeInfo {
-  torchVersion: string;
-  torchBuiltAgainst: string;
-  torchSource: string;
-  torchDir: string;
-  cudaBuild: boolean;
-  cudaAvailable: boolean;
-  cudaDeviceCount: number;
-  defaultDevice: 'cpu' | 'cuda';
-  /** Intra-op threads configured. */
-  threads: number;
-  /** Distinct threads a parallel region really ran on. */
-  threadsObserved: number;
-  interopThreads: number;
-  openmp: boolean;
-  mkldnn: boolean;
-  blas: { kind: 'openblas' | 'mkl' | 'reference' | 'unknown'; libraries: string[] };
-  parallelInfo: string;
-  buildConfig: string;
-  /** Set when the loaded BLAS is the reference one (about 50x slower here than OpenBLAS). */
-  blasWarning?: string;
-}
-
-/** The caching allocator of large CPU tensors (native/allocator.cc). */
-export interface CpuCacheStats {
-  enabled: boolean;
-  cachedBytes: number;
-  limitBytes: number;
-  hits: number;
-  misses: number;
-}
+export type { CpuCacheStats, RuntimeInfo };
 
 export const SLOW_BLAS_FIX = 'sudo apt-get install -y libopenblas0-pthread';
 

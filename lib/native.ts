@@ -7,7 +7,6 @@ import { fileURLToPath } from 'node:url';
 
 import { cpuCacheMb, defaultThreadCount } from './config.js';
 import { ErrorCode, MistError } from './errors.js';
-import type { CpuCacheStats, RuntimeInfo } from './info.js';
 import type {
   EncoderArchitecture,
   GeneratorDescription,
@@ -21,7 +20,9 @@ import type {
   SgaEncoderOutput,
   SgaEncoderTaps,
   TrainStepResult,
-} from './models/types.js';
+  CpuCacheStats,
+  RuntimeInfo,
+} from './types.js';
 
 /** MilLossOptions after zod: every field present (native/mil_loss.h reads them all). */
 export interface NativeMilLossOptions {

@@ -18,7 +18,7 @@ import type {
   SgaEncoderDescription,
   SgaEncoderOutput,
   SgaEncoderTaps,
-} from './types.js';
+} from '../types.js';
 
 const PositiveInt = z.number().int().positive();
 /** [frames, height, width] of one clip. */

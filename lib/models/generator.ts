@@ -8,7 +8,7 @@ import { ErrorCode, MistError } from '../errors.js';
 import { native, type NativeGenerator } from '../native.js';
 import { parseOptions } from '../options.js';
 import { DisposableModel } from './disposable-model.js';
-import type { GeneratorDescription, MilLossTerms, TrainStepResult } from './types.js';
+import type { GeneratorDescription, MilLossTerms, TrainStepResult } from '../types.js';
 
 const PositiveInt = z.number().int().positive();
 

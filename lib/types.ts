@@ -1,5 +1,7 @@
-// What the models return, by the names of the public API. lib/native.ts types the addon with
-// these same interfaces, so a result crosses from C++ to the caller without a second shape.
+// What the native calls return, by the names of the public API: the runtime's facts (info(),
+// cpuCache()) and the models' results. lib/native.ts types the addon with these same
+// interfaces, so a result crosses from C++ to the caller without a second shape; being a leaf,
+// this file lets both import them without a circle.
 
 /** [frames, height, width] of one clip. */
 export type InputSize = readonly [number, number, number];
@@ -109,4 +111,37 @@ export interface SgaEncoderDescription extends EncoderArchitecture {
   attentionShape: number[];
   featureDim: number;
   sizeBytes: number;
+}
+
+/** What info() reports about LibTorch in this process, plus a warning when its BLAS is slow. */
+export interface RuntimeInfo {
+  torchVersion: string;
+  torchBuiltAgainst: string;
+  torchSource: string;
+  torchDir: string;
+  cudaBuild: boolean;
+  cudaAvailable: boolean;
+  cudaDeviceCount: number;
+  defaultDevice: 'cpu' | 'cuda';
+  /** Intra-op threads configured. */
+  threads: number;
+  /** Distinct threads a parallel region really ran on. */
+  threadsObserved: number;
+  interopThreads: number;
+  openmp: boolean;
+  mkldnn: boolean;
+  blas: { kind: 'openblas' | 'mkl' | 'reference' | 'unknown'; libraries: string[] };
+  parallelInfo: string;
+  buildConfig: string;
+  /** Set when the loaded BLAS is the reference one (about 50x slower here than OpenBLAS). */
+  blasWarning?: string;
+}
+
+/** The caching allocator of large CPU tensors (native/allocator.cc). */
+export interface CpuCacheStats {
+  enabled: boolean;
+  cachedBytes: number;
+  limitBytes: number;
+  hits: number;
+  misses: number;
 }
