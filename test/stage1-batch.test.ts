@@ -121,6 +121,14 @@ test('reuseBuffers: two alternating buffers, same contents as fresh ones', () =>
   });
   assert.is(got[0], got[2]);
   assert.is.not(got[0], got[1]);
+  // Without reuseBuffers (the default) every batch has its own memory: a batch stays as it
+  // was while later ones are built.
+  const plain = createBatchSampler(normal, anomalous, opts, createRng(2));
+  const first = plain.next();
+  const copy = Array.from(first.features);
+  const later = [plain.next(), plain.next()];
+  assert.ok(later.every((b) => b.features !== first.features));
+  assert.equal(Array.from(first.features), copy);
   const out = new Float32Array(5);
   assert.throws(() => buildBatch(normal, anomalous, { L: 1, T: 1 }, createRng(0), out), /output buffer has 5 values/);
 });
@@ -151,6 +159,53 @@ test('bad input: codes and one message per bad field', async () => {
   assert.match(o.message, /batchSize: must be a positive integer/);
   assert.match(o.message, /extra: unknown option/);
   await expectCode(() => createBatchSampler(good, wide, { batchSize: 1, L: 1, T: 1 }, createRng(0)), 'ERR_MIST_SHAPE');
+});
+
+test('each bad input is named with what was expected, in both entry points', async () => {
+  const good = [video(1, 5, 3)];
+  const wide = [video(2, 5, 4)];
+  const sampler = (n: VideoFeatures[], a: VideoFeatures[], o: Record<string, unknown>) =>
+    createBatchSampler(n, a, { batchSize: 1, L: 1, T: 1, ...o } as never, createRng(0));
+  const batch = (n: VideoFeatures[], a: VideoFeatures[], o: Record<string, unknown>) =>
+    buildBatch(n, a, { L: 1, T: 1, ...o } as never, createRng(0));
+  const empty = /^a batch needs at least one normal and one anomalous video$/;
+  const cases: [() => unknown, string, RegExp][] = [
+    [() => batch([], good, {}), 'ERR_MIST_ARG', empty],
+    [() => batch(good, [], {}), 'ERR_MIST_ARG', empty],
+    [() => sampler([], good, {}), 'ERR_MIST_ARG', empty],
+    [() => sampler(good, [], {}), 'ERR_MIST_ARG', empty],
+    [() => batch(good, wide, {}), 'ERR_MIST_SHAPE', /^v2: feature length 4 differs from v1's 3$/],
+    [() => sampler(good, wide, {}), 'ERR_MIST_SHAPE', /^v2: feature length 4 differs from v1's 3$/],
+    [
+      () => batch(good, good, { L: 'x' }),
+      'ERR_MIST_ARG',
+      /^invalid batch options: L: must be a positive integer \(sub-bags per video\) \(got "x"\)$/,
+    ],
+    [
+      () => batch(good, good, { T: 0 }),
+      'ERR_MIST_ARG',
+      /^invalid batch options: T: must be a positive integer \(clips per sub-bag\) \(got 0\)$/,
+    ],
+    [
+      () => batch(good, good, { l2Normalize: 'yes' }),
+      'ERR_MIST_ARG',
+      /^invalid batch options: l2Normalize: must be true or false \(got "yes"\)$/,
+    ],
+    [
+      () => sampler(good, good, { batchSize: 'all' }),
+      'ERR_MIST_ARG',
+      /^invalid batch options: batchSize: must be a positive integer \(videos of each class per step\) \(got "all"\)$/,
+    ],
+    [
+      () => sampler(good, good, { reuseBuffers: 1 }),
+      'ERR_MIST_ARG',
+      /^invalid batch options: reuseBuffers: must be true or false \(got 1\)$/,
+    ],
+  ];
+  for (const [fn, code, re] of cases) {
+    const e = await expectCode(fn, code);
+    assert.match(e.message, re);
+  }
 });
 
 test.run();

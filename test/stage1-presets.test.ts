@@ -101,4 +101,50 @@ test('each bad field gives one clear message', async () => {
   assert.is(m.message.split('; ').length, 14);
 });
 
+test('every hyper-parameter names what it must be, for a wrong type and for a wrong value', async () => {
+  // key -> [what the message says it must be, a value of the wrong type, a value out of range]
+  const table: Record<string, [string, unknown, unknown]> = {
+    L: ['a positive integer (sub-bags per video)', 'x', 0],
+    T: ['a positive integer (clips per sub-bag)', true, 1.5],
+    k: ['a positive integer (top-k clips of a bag)', null, -1],
+    lambdaSparsity: ['a number ≥ 0', '0.1', -0.01],
+    lambdaSmoothness: ['a number ≥ 0', [], -1],
+    batchSize: ['a positive integer (videos of each class per step)', '40', 0],
+    lr: ['a number > 0', 'fast', 0],
+    weightDecay: ['a number ≥ 0', {}, -1e-3],
+    gradClip: ['a number > 0 (gradient-norm clip)', 'ten', -10],
+    steps: ['a positive integer', '3000', 0],
+    evalEvery: ['a positive integer (steps between evaluations)', 'often', 0.5],
+    featureDim: ['a positive integer (feature length D)', '1024', -1024],
+    dropout: ['a number in [0, 1)', 'half', -0.1],
+    seed: ['an integer in [0, 2^32)', '7', 2 ** 32],
+    device: ["'cpu', 'cuda' or 'cuda:N'", 0, 'cuda:'],
+    checkpoint: ['a non-empty path', 42, ''],
+  };
+  const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  for (const [key, [what, wrongType, outOfRange]] of Object.entries(table)) {
+    for (const value of [wrongType, outOfRange]) {
+      const e = await expectCode(
+        () => resolveGeneratorTrainOptions({ preset: 'shanghaitech-i3d', [key]: value } as never),
+        'ERR_MIST_ARG',
+      );
+      assert.match(
+        e.message,
+        new RegExp(`^invalid generator training options: ${key}: must be ${escape(what)} \\(got `),
+        `${key} = ${JSON.stringify(value)}: ${e.message}`,
+      );
+    }
+  }
+  // The largest seed and every device form are accepted; 'topk' can be asked for by name.
+  const o = resolveGeneratorTrainOptions({
+    preset: 'shanghaitech-i3d',
+    seed: 2 ** 32 - 1,
+    device: 'cuda:12',
+    lossVariant: 'topk',
+  });
+  assert.equal([o.seed, o.device, o.lossVariant], [2 ** 32 - 1, 'cuda:12', 'topk']);
+  for (const device of ['cpu', 'cuda', 'cuda:0'])
+    assert.is(resolveGeneratorTrainOptions({ preset: 'shanghaitech-i3d', device }).device, device);
+});
+
 test.run();

@@ -51,6 +51,21 @@ test('bad input fails with ERR_MIST_ARG', async () => {
   await expectCode(() => refinePseudoLabels([0, NaN], { anomalous: true }), 'ERR_MIST_ARG');
   await expectCode(() => refinePseudoLabels([0, 1], {} as never), 'ERR_MIST_ARG');
   await expectCode(() => refinePseudoLabels([0, 1], { anomalous: 'yes' } as never), 'ERR_MIST_ARG');
+  const messages: [() => unknown, RegExp][] = [
+    [() => refinePseudoLabels([0, Infinity], { anomalous: false }), /^scores must be finite numbers$/],
+    [
+      () => refinePseudoLabels([0, 1], { anomalous: 'yes' } as never),
+      /^invalid refine options: anomalous: must be true or false \(got "yes"\)$/,
+    ],
+    [
+      () => refinePseudoLabels([0, 1], {} as never),
+      /^invalid refine options: anomalous: must be true or false \(got nothing\)$/,
+    ],
+  ];
+  for (const [fn, re] of messages) assert.match((await expectCode(fn, 'ERR_MIST_ARG')).message, re);
+  // No clips: no labels, for both classes.
+  assert.equal(Array.from(refinePseudoLabels([], { anomalous: true })), []);
+  assert.equal(Array.from(refinePseudoLabels([], { anomalous: false })), []);
 });
 
 test.run();

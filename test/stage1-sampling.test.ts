@@ -128,6 +128,38 @@ test('bad arguments fail with ERR_MIST_ARG', async () => {
   await expectCode(() => uniformSample(10, 0, rng), 'ERR_MIST_ARG');
 });
 
+test('each bad input is named, with what was expected and what came', async () => {
+  const rng = createRng(0);
+  const cases: [() => unknown, RegExp][] = [
+    [() => sparseShiftCount(0, { L: 2, T: 3 }), /^clip count must be a positive integer \(got 0\)$/],
+    [() => sparseShiftCount(2.5, { L: 2, T: 3 }), /^clip count must be a positive integer \(got 2\.5\)$/],
+    [() => sparseShiftCount('12' as never, { L: 2, T: 3 }), /^clip count must be a positive integer \(got 12\)$/],
+    [
+      () => sparseShiftCount(10, { L: 'x', T: 3 } as never),
+      /^invalid sampling options: L: must be a positive integer \(number of sub-bags\) \(got "x"\)$/,
+    ],
+    [
+      () => sparseShiftCount(10, { L: 2, T: 1.5 }),
+      /^invalid sampling options: T: must be a positive integer \(clips per sub-bag\) \(got 1\.5\)$/,
+    ],
+    [
+      () => sparseContinuousSample(10, { L: 2, T: 0 }, rng),
+      /^invalid sampling options: T: must be a positive integer \(clips per sub-bag\) \(got 0\)$/,
+    ],
+    // The shift: an integer in [0, count), count = (10 - 3) div 3 = 2 here.
+    [() => sparseContinuousIndices(10, { L: 2, T: 3 }, -1), /^shift must be an integer in \[0, 2\) \(got -1\)$/],
+    [() => sparseContinuousIndices(10, { L: 2, T: 3 }, 0.5), /^shift must be an integer in \[0, 2\) \(got 0\.5\)$/],
+    [() => sparseContinuousIndices(10, { L: 2, T: 3 }, NaN), /^shift must be an integer in \[0, 2\) \(got NaN\)$/],
+  ];
+  for (const [fn, re] of cases) {
+    const e = await expectCode(fn, 'ERR_MIST_ARG');
+    assert.match(e.message, re);
+  }
+  // The quotient 1 is a valid count (not replaced): (10 - 3) div 6 = 1; below 1 it becomes 1.
+  assert.is(sparseShiftCount(10, { L: 5, T: 3 }), 1);
+  assert.is(sparseShiftCount(11, { L: 1, T: 3 }), 4);
+});
+
 test('createRng: deterministic, int range is [lo, hi), shuffle is a permutation', () => {
   const a = createRng(7);
   const b = createRng(7);

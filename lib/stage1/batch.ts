@@ -15,7 +15,8 @@ import {
   featureDims,
 } from '../data/types.js';
 
-const posInt = (what: string) => z.int({ error: `must be ${what}` }).positive({ error: `must be ${what}` });
+// zod 4 gives a schema's own error to every check chained on it.
+const posInt = (what: string) => z.int({ error: `must be ${what}` }).positive();
 
 /** Options of buildBatch: sampling (L sub-bags of T clips), crop handling, L2 normalisation. */
 export const BuildBatchOptionsSchema = z.strictObject({
@@ -55,6 +56,34 @@ export interface Batch {
 }
 
 /**
+ * Checks the two classes of a batch before any work: neither is empty, every feature array is
+ * well formed, all share one feature length D, and the crop asked for exists. Sync. Returns
+ * each video's dims (normal videos first) and D. Throws ERR_MIST_ARG or ERR_MIST_SHAPE.
+ */
+function checkClasses(
+  normalVideos: readonly VideoFeatures[],
+  anomalousVideos: readonly VideoFeatures[],
+  crop: CropMode,
+): { dims: ReturnType<typeof featureDims>[]; dim: number } {
+  if (normalVideos.length === 0 || anomalousVideos.length === 0) {
+    throw new MistError(ErrorCode.ARG, 'a batch needs at least one normal and one anomalous video');
+  }
+  const videos = [...normalVideos, ...anomalousVideos];
+  const dims = videos.map((v) => featureDims(v.features, v.name));
+  const dim = dims[0]!.dim;
+  dims.forEach((d, i) => {
+    if (d.dim !== dim) {
+      throw new MistError(
+        ErrorCode.SHAPE,
+        `${videos[i]!.name}: feature length ${d.dim} differs from ${videos[0]!.name}'s ${dim}`,
+      );
+    }
+    checkCrop(crop, d.crops, videos[i]!.name);
+  });
+  return { dims, dim };
+}
+
+/**
  * Stacks exactly the given videos into one batch: sparse continuous sampling of each (one
  * rng draw per video, normal videos first), crop handling, optional L2 normalisation. Sync.
  * Returns the Batch; memory is 4·(rows·L·T·D) bytes (73 MB for 40+40 I3D videos, 294 MB for
@@ -70,21 +99,8 @@ export function buildBatch(
   out?: Float32Array,
 ): Batch {
   const o = parseOptions(BuildBatchOptionsSchema, options, 'batch options');
-  if (normalVideos.length === 0 || anomalousVideos.length === 0) {
-    throw new MistError(ErrorCode.ARG, 'a batch needs at least one normal and one anomalous video');
-  }
   const videos = [...normalVideos, ...anomalousVideos];
-  const dims = videos.map((v) => featureDims(v.features, v.name));
-  const dim = dims[0]!.dim;
-  dims.forEach((d, i) => {
-    if (d.dim !== dim) {
-      throw new MistError(
-        ErrorCode.SHAPE,
-        `${videos[i]!.name}: feature length ${d.dim} differs from ${videos[0]!.name}'s ${dim}`,
-      );
-    }
-    checkCrop(o.crop, d.crops, videos[i]!.name);
-  });
+  const { dims, dim } = checkClasses(normalVideos, anomalousVideos, o.crop);
   const clips = o.L * o.T;
   const size = videos.length * clips * dim;
   if (out !== undefined && out.length !== size) {
@@ -123,7 +139,7 @@ export class VideoCycler<T> {
     private readonly items: readonly T[],
     private readonly rng: Rng,
   ) {
-    if (items.length === 0) throw new MistError(ErrorCode.ARG, 'cannot cycle over an empty list of videos');
+    // Never empty: createBatchSampler checks both classes first.
     this.reshuffle();
   }
 
@@ -167,18 +183,7 @@ export function createBatchSampler(
   rng: Rng,
 ): BatchSampler {
   const o = parseOptions(BatchSamplerOptionsSchema, options, 'batch options');
-  if (normalVideos.length === 0 || anomalousVideos.length === 0) {
-    throw new MistError(ErrorCode.ARG, 'a batch needs at least one normal and one anomalous video');
-  }
-  const all = [...normalVideos, ...anomalousVideos];
-  const dim = featureDims(all[0]!.features, all[0]!.name).dim;
-  for (const v of all) {
-    const d = featureDims(v.features, v.name);
-    if (d.dim !== dim) {
-      throw new MistError(ErrorCode.SHAPE, `${v.name}: feature length ${d.dim} differs from ${all[0]!.name}'s ${dim}`);
-    }
-    checkCrop(o.crop, d.crops, v.name);
-  }
+  const { dim } = checkClasses(normalVideos, anomalousVideos, o.crop);
   const normal = new VideoCycler(normalVideos, rng);
   const anomalous = new VideoCycler(anomalousVideos, rng);
   const { batchSize, reuseBuffers, ...batchOptions } = o;

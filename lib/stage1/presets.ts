@@ -1,12 +1,14 @@
 // Stage-1 hyper-parameters: the four dataset/feature presets of the paper and the training
 // options that select or override them. The values come from the spec (docs/MIST.md, "Stage 1").
 import { z } from 'zod';
+import { DeviceSchema } from '../device.js';
 import { parseOptions } from '../options.js';
 import { CropSchema } from '../data/types.js';
 
-const posInt = (what: string) => z.int({ error: `must be ${what}` }).positive({ error: `must be ${what}` });
-const posNum = (what: string) => z.number({ error: `must be ${what}` }).positive({ error: `must be ${what}` });
-const nonNeg = (what: string) => z.number({ error: `must be ${what}` }).nonnegative({ error: `must be ${what}` });
+// zod 4 gives a schema's own error to every check chained on it.
+const posInt = (what: string) => z.int({ error: `must be ${what}` }).positive();
+const posNum = (what: string) => z.number({ error: `must be ${what}` }).positive();
+const nonNeg = (what: string) => z.number({ error: `must be ${what}` }).nonnegative();
 
 /** The hyper-parameters of one stage-1 run, complete. */
 export const GeneratorHyperparametersSchema = z.strictObject({
@@ -27,10 +29,7 @@ export const GeneratorHyperparametersSchema = z.strictObject({
   evalEvery: posInt('a positive integer (steps between evaluations)'),
   featureDim: posInt('a positive integer (feature length D)'),
   l2Normalize: z.boolean({ error: 'must be true or false' }),
-  dropout: z
-    .number({ error: 'must be a number in [0, 1)' })
-    .min(0, { error: 'must be a number in [0, 1)' })
-    .lt(1, { error: 'must be a number in [0, 1)' }),
+  dropout: z.number({ error: 'must be a number in [0, 1)' }).min(0).lt(1),
 });
 export type GeneratorHyperparameters = z.infer<typeof GeneratorHyperparametersSchema>;
 
@@ -74,20 +73,14 @@ export const GeneratorTrainOptionsSchema = GeneratorHyperparametersSchema.partia
     lossVariant: z.enum(['topk', 'subbag'], { error: "must be 'topk' or 'subbag'" }).default('topk'),
     seed: z
       .int({ error: 'must be an integer in [0, 2^32)' })
-      .min(0, { error: 'must be an integer in [0, 2^32)' })
-      .max(2 ** 32 - 1, { error: 'must be an integer in [0, 2^32)' })
+      .min(0)
+      .max(2 ** 32 - 1)
       .default(0),
-    device: z
-      .string({ error: "must be 'cpu', 'cuda' or 'cuda:N'" })
-      .regex(/^(cpu|cuda(:\d+)?)$/, { error: "must be 'cpu', 'cuda' or 'cuda:N'" })
-      .optional(),
+    device: DeviceSchema.optional(),
     /** 'mean' averages the crops of [N, C, D] features; an integer takes that crop. */
     crop: CropSchema,
     /** Where to write the trained weights; none keeps them in memory only. */
-    checkpoint: z
-      .string({ error: 'must be a non-empty path' })
-      .min(1, { error: 'must be a non-empty path' })
-      .optional(),
+    checkpoint: z.string({ error: 'must be a non-empty path' }).min(1).optional(),
   })
   .strict()
   .superRefine((o, ctx) => {

@@ -34,9 +34,9 @@ export function refinePseudoLabels(scores: ArrayLike<number>, options: RefineOpt
   const { anomalous } = parseOptions(RefineOptionsSchema, options, 'refine options');
   const x = Float64Array.from(scores);
   if (!x.every(Number.isFinite)) throw new MistError(ErrorCode.ARG, 'scores must be finite numbers');
-  if (x.length === 0) return new Float32Array(0);
   const y = boxFilter5(boxFilter5(x));
-  if (anomalous && y.length >= 2) {
+  // One clip, or all equal: hi = lo, and the normalisation is skipped by its own guard.
+  if (anomalous) {
     let lo = Infinity;
     let hi = -Infinity;
     for (const v of y) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];

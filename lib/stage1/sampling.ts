@@ -6,7 +6,8 @@ import { ErrorCode, MistError } from '../errors.js';
 import type { Rng } from '../rng.js';
 import { parseOptions } from '../options.js';
 
-const posInt = (what: string) => z.int({ error: `must be ${what}` }).positive({ error: `must be ${what}` });
+// zod 4 gives a schema's own error to every check chained on it.
+const posInt = (what: string) => z.int({ error: `must be ${what}` }).positive();
 
 /** Options of sparse continuous sampling: L sub-bags of T consecutive clips each. */
 export const SparseSamplingOptionsSchema = z.strictObject({
@@ -16,24 +17,21 @@ export const SparseSamplingOptionsSchema = z.strictObject({
 export type SparseSamplingOptions = z.infer<typeof SparseSamplingOptionsSchema>;
 
 function checkClips(n: unknown): number {
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
+  if (!Number.isInteger(n) || (n as number) < 1) {
     throw new MistError(ErrorCode.ARG, `clip count must be a positive integer (got ${String(n)})`);
   }
-  return n;
+  return n as number;
 }
 
 /**
- * floor(numpy.linspace(0, stop, num)) with numpy's own arithmetic (i * step, step computed
- * once, last value set to stop exactly), so that indices match the authors' Python even when
- * step is not a binary fraction. Sync.
+ * The first L values of floor(numpy.linspace(0, stop, L + 1)), with numpy's own arithmetic
+ * (i * step, step = stop / L computed once), so that indices match the authors' Python even
+ * when step is not a binary fraction; the last value (stop itself) starts no sub-bag. Sync.
  */
-function floorLinspace(stop: number, num: number): number[] {
-  const out: number[] = new Array<number>(num);
-  const div = num - 1;
-  if (div === 0) return [0];
-  const step = stop / div;
-  for (let i = 0; i < num; i++) out[i] = Math.floor(step === 0 ? (i / div) * stop : i * step);
-  out[num - 1] = Math.floor(stop);
+function subBagStarts(stop: number, L: number): Int32Array {
+  const step = stop / L;
+  const out = new Int32Array(L);
+  for (let i = 0; i < L; i++) out[i] = Math.floor(i * step);
   return out;
 }
 
@@ -44,8 +42,7 @@ function floorLinspace(stop: number, num: number): number[] {
 export function sparseShiftCount(n: number, options: SparseSamplingOptions): number {
   checkClips(n);
   const { L, T } = parseOptions(SparseSamplingOptionsSchema, options, 'sampling options');
-  const q = Math.floor((n - T) / (L + 1));
-  return q < 1 ? 1 : q;
+  return Math.max(1, Math.floor((n - T) / (L + 1)));
 }
 
 /**
@@ -62,7 +59,7 @@ export function sparseContinuousIndices(n: number, options: SparseSamplingOption
   }
   // linspace runs to n − T, which is negative when n < T: floor then goes towards −∞ and the
   // clamp below maps those positions onto clip 0.
-  const starts = floorLinspace(n - T, L + 1);
+  const starts = subBagStarts(n - T, L);
   const out = new Int32Array(L * T);
   for (let i = 0; i < L; i++) {
     const s = starts[i]! + shift;
