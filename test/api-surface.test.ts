@@ -21,7 +21,7 @@ const LIB = files(join(ROOT, 'lib'));
 /** The lib/ files a file imports (relative imports only), as paths relative to lib/. */
 function imports(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/from '(\.[^']+)\.js'/g), ...text.matchAll(/import\('(\.[^']+)\.js'\)/g)].map((m) =>
+  return [...text.matchAll(/(?:from|import)\s*\(?\s*'(\.[^']+)\.js'/g)].map((m) =>
     relative(join(ROOT, 'lib'), resolve(dirname(file), `${m[1]}.ts`)),
   );
 }
