@@ -6,17 +6,17 @@
 //
 // Run (from the repository root):
 //   ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm install --prefix benchmarks   # onnxruntime-node 1.20.1
-//   node --import tsx benchmarks/encoders.bench.ts [CLIPS=5]
+//   node --import tsx benchmarks/encoders.bench.ts [CLIPS=5]   (writes benchmarks/results/encoders.md)
 // Needs Debian's python3-torch for the PyTorch column and the ONNX export.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 import { SgaEncoder, info, setNumThreads, type SgaEncoderOptions } from '../lib/index.js';
+import { Results } from './results.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, '..', '.bench-out', 'encoders');
@@ -191,28 +191,26 @@ async function main() {
   torch.close();
   const i3dAt240 = (await SgaEncoder.createAsync({ backbone: 'i3d', device: 'cpu' })).macsPerClip([16, 240, 320]).total;
   const i = info();
-  console.log(
-    `SGA encoders, inference of one clip (batch 1), eval mode, median of ${clips} clips, engines interleaved`,
+  const res = new Results('encoders', 'SGA encoders: clip inference beside PyTorch and onnxruntime-node');
+  res.line(`SGA encoders, inference of one clip (batch 1), eval mode, median of ${clips} clips, engines interleaved.`);
+  res.line(
+    `${threads} threads everywhere; LibTorch ${i.torchVersion} (mist-vad and PyTorch ${meta.torch}); ` +
+      `oneDNN conv rate measured here: ${Math.max(...rates).toFixed(0)} GFLOP/s.`,
   );
-  console.log(
-    `machine: ${cpus()[0]?.model} x ${cpus().length}; ${threads} threads everywhere; LibTorch ${i.torchVersion} ` +
-      `(mist-vad and PyTorch ${meta.torch}); oneDNN conv rate measured here: ${Math.max(...rates).toFixed(0)} GFLOP/s; ` +
-      `load average at the end ${loadavg()
-        .map((l) => l.toFixed(1))
-        .join(' ')}\n`,
-  );
-  console.log(
+  res.line();
+  res.line(
     '| model | mist-vad s/clip | PyTorch s/clip | onnxruntime s/clip | PyTorch / mist-vad | onnxruntime / mist-vad | FLOP floor s/clip | mist-vad / floor |',
   );
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
-  for (const r of rows) console.log(r);
-  console.log('\nFLOP floor = 2 x MACs per clip / the best oneDNN convolution rate measured in this run.\n');
-  for (const s of summary) console.log(s);
-  console.log(
+  res.line('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of rows) res.line(r);
+  res.line('\nFLOP floor = 2 x MACs per clip / the best oneDNN convolution rate measured in this run.\n');
+  for (const s of summary) res.line(s);
+  res.line(
     `\nAgainst the paper's Table 6: MIST-I3D's 45.68 G MACs is I3D at 16 x 240 x 320, ShanghaiTech's test ` +
       `resolution (mist-vad counts ${(i3dAt240 / 1e9).toFixed(2)} G there); MIST-C3D's 85 M parameters and 39.26 G MACs ` +
       `include C3D's fc6 and fc7 (50.3 M parameters, 50.3 M MACs), which the SGA encoder does not use.`,
   );
+  res.write();
 }
 
 await main();

@@ -135,6 +135,13 @@ test('every hyper-parameter names what it must be, for a wrong type and for a wr
       );
     }
   }
+  // k may be every clip of a bag (L·T), not one more; the message names the options it checked.
+  assert.is(resolveGeneratorTrainOptions({ preset: 'shanghaitech-i3d', k: 32 * 7 }).k, 224);
+  const k = await expectCode(
+    () => resolveGeneratorTrainOptions({ preset: 'shanghaitech-i3d', k: 225 }),
+    'ERR_MIST_ARG',
+  );
+  assert.match(k.message, /^invalid generator training options: k: must not exceed L·T \(the clips of one bag\)$/);
   // The largest seed and every device form are accepted; 'topk' can be asked for by name.
   const o = resolveGeneratorTrainOptions({
     preset: 'shanghaitech-i3d',

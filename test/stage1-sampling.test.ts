@@ -146,6 +146,10 @@ test('each bad input is named, with what was expected and what came', async () =
       () => sparseContinuousSample(10, { L: 2, T: 0 }, rng),
       /^invalid sampling options: T: must be a positive integer \(clips per sub-bag\) \(got 0\)$/,
     ],
+    [
+      () => sparseContinuousIndices(10, { L: 2, T: -3 }, 0),
+      /^invalid sampling options: T: must be a positive integer \(clips per sub-bag\) \(got -3\)$/,
+    ],
     // The shift: an integer in [0, count), count = (10 - 3) div 3 = 2 here.
     [() => sparseContinuousIndices(10, { L: 2, T: 3 }, -1), /^shift must be an integer in \[0, 2\) \(got -1\)$/],
     [() => sparseContinuousIndices(10, { L: 2, T: 3 }, 0.5), /^shift must be an integer in \[0, 2\) \(got 0\.5\)$/],
