@@ -50,6 +50,8 @@ async function serve(): Promise<void> {
     say({ ms: performance.now() - t1, batchMs: t1 - t0 });
   }
   say({ peakRssMiB: process.resourceUsage().maxRSS / 1024 });
+  // LibTorch's thread pool would keep the process alive: the parent is done with it.
+  process.exit(0);
 }
 
 /** A child engine answering one JSON line per command. */
