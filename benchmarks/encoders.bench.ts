@@ -69,6 +69,7 @@ function pytorchServer() {
 }
 
 async function main() {
+  const res = new Results('encoders', 'SGA encoders: clip inference beside PyTorch and onnxruntime-node');
   setNumThreads(threads);
   const prep = spawnSync(python, [join(here, 'encoders_pytorch.py'), 'prepare', out, String(threads)], {
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -191,7 +192,6 @@ async function main() {
   torch.close();
   const i3dAt240 = (await SgaEncoder.createAsync({ backbone: 'i3d', device: 'cpu' })).macsPerClip([16, 240, 320]).total;
   const i = info();
-  const res = new Results('encoders', 'SGA encoders: clip inference beside PyTorch and onnxruntime-node');
   res.line(`SGA encoders, inference of one clip (batch 1), eval mode, median of ${clips} clips, engines interleaved.`);
   res.line(
     `${threads} threads everywhere; LibTorch ${i.torchVersion} (mist-vad and PyTorch ${meta.torch}); ` +
