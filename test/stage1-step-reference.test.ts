@@ -51,6 +51,17 @@ const dir = join(ROOT, 'test', 'reference', 'stage1-step');
 const ref = JSON.parse(readFileSync(join(dir, 'reference.json'), 'utf8')) as Reference;
 const { shape } = ref;
 
+/** The loss options of a recorded run, under the API's names. */
+function lossOptions(o: RunOptions) {
+  return {
+    lossVariant: o.variant,
+    k: o.k,
+    L: shape.L,
+    lambdaSparsity: o.lambdaSparsity,
+    lambdaSmoothness: o.lambdaSmoothness,
+  };
+}
+
 /** Largest |a - b| relative to the largest |b| of the tensor. */
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let err = 0;
@@ -81,13 +92,7 @@ for (const [name, run] of Object.entries(ref.runs)) {
           anomalous: shape.anomalous,
           clips: shape.clips,
         },
-        {
-          lossVariant: o.variant,
-          k: o.k,
-          L: shape.L,
-          lambdaSparsity: o.lambdaSparsity,
-          lambdaSmoothness: o.lambdaSmoothness,
-        },
+        lossOptions(o),
       );
       for (const term of ['loss', 'rank', 'sparsity', 'smoothness', 'gradNorm'] as const) {
         assert.ok(
@@ -120,11 +125,7 @@ for (const [name, c] of Object.entries(ref.hingeCases)) {
       normal: shape.normal,
       anomalous: shape.anomalous,
       clips: shape.clips,
-      lossVariant: o.variant,
-      k: o.k,
-      L: shape.L,
-      lambdaSparsity: o.lambdaSparsity,
-      lambdaSmoothness: o.lambdaSmoothness,
+      ...lossOptions(o),
     });
     assert.ok(Math.abs(r.rank - c.rank) < 1e-6, `rank ${r.rank} vs ${c.rank}`);
     assert.ok(Math.abs(r.loss - c.loss) < 1e-6, `loss ${r.loss} vs ${c.loss}`);
