@@ -5,6 +5,7 @@
 #include "binding.h"
 #include "info.h"
 #include "mil_loss.h"
+#include "preprocess.h"
 
 static Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   mist::InitAllocator(env, exports);
@@ -12,6 +13,7 @@ static Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   mist::InitMilLoss(env, exports);
   mist::InitGenerator(env, exports);
   mist::InitSgaEncoder(env, exports);
+  mist::InitPreprocess(env, exports);
   return exports;
 }
 
