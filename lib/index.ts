@@ -53,6 +53,27 @@ export {
   type VideoReader,
 } from './data/video.js';
 export {
+  readVideoManifest,
+  writeVideoManifest,
+  trainVideos,
+  testVideos,
+  maskIntervals,
+  readUcfCrimeAnnotation,
+  ucfCrimeVideoManifest,
+  shanghaiTechVideoManifest,
+  ManifestEntrySchema,
+  UcfCrimeManifestOptionsSchema,
+  ShanghaiTechManifestOptionsSchema,
+  type VideoManifest,
+  type ManifestVideo,
+  type ManifestEntry,
+  type WritableManifest,
+  type FrameInterval,
+  type UcfCrimeAnnotation,
+  type UcfCrimeManifestOptions,
+  type ShanghaiTechManifestOptions,
+} from './data/manifest.js';
+export {
   writePseudoLabels,
   readPseudoLabels,
   readOfficialPseudoLabels,
@@ -103,6 +124,9 @@ export {
   type ShanghaiTechGroundTruthOptions,
   type XdViolenceGroundTruthOptions,
   type RtfmGroundTruthOptions,
+  manifestGroundTruth,
+  ManifestGroundTruthOptionsSchema,
+  type ManifestGroundTruthOptions,
 } from './eval/groundtruth.js';
 export { evaluate, EvaluateOptionsSchema, type EvaluateOptions, type Evaluation } from './eval/evaluate.js';
 
@@ -124,14 +148,18 @@ export {
   FreezeOptionsSchema,
   InputSizeSchema,
   DEFAULT_INPUT_SIZE,
+  EncoderTrainOptionsSchema,
+  classWeightedBce,
   type SgaEncoderOptions,
   type FreezeOptions,
+  type EncoderTrainOptions,
 } from './models/encoder.js';
 // What the models return.
 export type {
   GeneratorDescription,
   MilLossTerms,
   TrainStepResult,
+  EncoderStepResult,
   InputSize,
   SgaEncoderOutput,
   SgaEncoderTaps,
@@ -200,3 +228,18 @@ export {
   type TrainProgress,
   type HistoryEntry,
 } from './stage1/train.js';
+
+// ---- Stage 2: fine-tuning the SGA encoder -----------------------------------------------------
+export {
+  sampleTrainingClips,
+  windowTarget,
+  createBalancedVideoPlan,
+  TrainingClipOptionsSchema,
+  BalancedVideoPlanOptionsSchema,
+  type TrainingVideo,
+  type TrainingClip,
+  type TrainingClipOptions,
+  type BalancedVideoPlan,
+  type BalancedStep,
+  type BalancedVideoPlanOptions,
+} from './stage2/clips.js';

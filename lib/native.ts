@@ -9,6 +9,7 @@ import { cpuCacheMb, defaultThreadCount } from './config.js';
 import { ErrorCode, MistError } from './errors.js';
 import type {
   EncoderArchitecture,
+  EncoderStepResult,
   GeneratorDescription,
   InputSize,
   LoadReport,
@@ -69,6 +70,7 @@ export interface NativeSgaEncoderOptions {
   inputSize: InputSize;
   device: string;
   seed: number;
+  init: 'pytorch' | 'kaiming';
   fold: boolean;
   onednn: boolean;
 }
@@ -85,7 +87,31 @@ export interface NativeSgaEncoder {
   macsPerClip(inputSize: InputSize): MacCount;
   describe(): SgaEncoderDescription;
   stateDict(): Promise<Record<string, Float32Array>>;
+  configureTraining(options: NativeEncoderTrainOptions): Promise<void>;
+  trainStep(
+    clips: Float32Array,
+    n: number,
+    inputSize: InputSize,
+    targets: Float32Array,
+    lrFactor: number,
+  ): Promise<EncoderStepResult>;
+  saveTraining(path: string, meta: string): Promise<void>;
+  restoreTraining(path: string): Promise<string>;
   dispose(): void;
+}
+
+/** EncoderTrainOptions after zod: every field present (native/encoder_train.h EncoderTrainConfig). */
+export interface NativeEncoderTrainOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  gradClip: number;
+  w1: number;
+  w0: number;
+  guidedWeight: number;
+  accumulate: number;
 }
 
 /** A native model class: build on the calling thread, or on the libuv pool. */
@@ -107,6 +133,41 @@ export interface NativeAddon {
   Generator: NativeClass<NativeGeneratorOptions, NativeGenerator>;
   SgaEncoder: NativeClass<NativeSgaEncoderOptions, NativeSgaEncoder>;
   encoderCheckpointConfig(path: string): Promise<EncoderArchitecture | null>;
+  classWeightedBce(
+    logits: Float32Array,
+    targets: Float32Array,
+    n: number,
+    w1: number,
+    w0: number,
+  ): {
+    loss: number;
+    grad: Float32Array;
+  };
+}
+
+// ---- Clip pre-processing (native/preprocess.h) ----------------------------------------------
+
+/** One clip's transform after zod (lib/models/preprocess.ts): every field present. */
+export interface NativeClipSpec {
+  resize: readonly [number, number];
+  crop: { y: number; x: number; h: number; w: number };
+  outSize: readonly [number, number];
+  flip: boolean;
+  grayscale: boolean;
+  order: 'rgb' | 'bgr';
+  mean: readonly [number, number, number];
+  scale: number;
+  quantize: boolean;
+}
+
+// Declared beside its types (merged into NativeAddon above), so this section stands alone.
+export interface NativeAddon {
+  /** Async: uint8 RGB [N, T, H, W, 3] -> float32 [N, 3, T, outH, outW], clip i by specs[i]. */
+  preprocessClips(
+    frames: Uint8Array,
+    shape: readonly [number, number, number, number, number],
+    specs: readonly NativeClipSpec[],
+  ): Promise<Float32Array>;
 }
 
 // ---- One error class -------------------------------------------------------------------------

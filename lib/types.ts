@@ -20,6 +20,23 @@ export interface TrainStepResult extends MilLossTerms {
   step: number;
 }
 
+/** What one stage-2 training call did (SgaEncoder.trainStep). */
+export interface EncoderStepResult {
+  /** main + guidedWeight * guided, before the 1/accumulate scaling of the backward pass. */
+  loss: number;
+  mainLoss: number;
+  guidedLoss: number;
+  /** The gradient norm before clipping, on calls that updated the weights; -1 otherwise. */
+  gradNorm: number;
+  /** The learning rate of this update (after the warm-up factor). */
+  lr: number;
+  /** This call completed an accumulation and updated the weights. */
+  stepped: boolean;
+  /** Calls and weight updates so far; they run on across epochs and resumes. */
+  micro: number;
+  steps: number;
+}
+
 /** A generator's sizes, device, steps taken and parameter count. */
 export interface GeneratorDescription {
   featureDim: number;

@@ -1,4 +1,5 @@
 #include "encoder.h"
+#include "encoder_train.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/CPUAllocator.h>
@@ -762,8 +763,9 @@ ParameterSummary SummariseParameters(SgaNet& net) {
 }
 
 // PyTorch's default initialisation (kaiming_uniform with a = sqrt(5): U(+-1/sqrt(fan_in)) for
-// weights and biases), drawn from the model's own generator so that a seed fixes it.
-static void InitWeights(SgaNet& net, at::Generator& gen) {
+// weights and biases) or, with `kaiming`, kaiming_normal for ReLU (N(0, 2/fan_in), zero biases),
+// drawn from the model's own generator so that a seed fixes it.
+static void InitWeights(SgaNet& net, at::Generator& gen, bool kaiming) {
   torch::NoGradGuard no_grad;
   for (auto& m : net->modules(/*include_self=*/false)) {
     torch::Tensor w, b;
@@ -776,7 +778,13 @@ static void InitWeights(SgaNet& net, at::Generator& gen) {
     } else {
       continue;
     }
-    const double bound = 1.0 / std::sqrt(static_cast<double>(w[0].numel()));
+    const double fanIn = static_cast<double>(w[0].numel());
+    if (kaiming) {
+      w.copy_(torch::empty(w.sizes(), torch::kFloat32).normal_(0.0, std::sqrt(2.0 / fanIn), gen));
+      if (b.defined()) b.zero_();
+      continue;
+    }
+    const double bound = 1.0 / std::sqrt(fanIn);
     w.copy_(torch::empty(w.sizes(), torch::kFloat32).uniform_(-bound, bound, gen));
     if (b.defined()) b.copy_(torch::empty(b.sizes(), torch::kFloat32).uniform_(-bound, bound, gen));
   }
@@ -802,7 +810,7 @@ static const EncoderConfig& CheckSizes(const EncoderConfig& c) {
 
 SgaEncoderModel::SgaEncoderModel(const EncoderConfig& c)
     : config(CheckSizes(c)), net(SgaNet(c)), rng_(at::detail::createCPUGenerator(c.seed)) {
-  InitWeights(net, rng_);
+  InitWeights(net, rng_, c.kaimingInit);
   net->to(c.device);
   net->eval();
   // ERR_MIST_SHAPE for an input too small for the backbone; whether the heads fit is checked
@@ -887,6 +895,57 @@ std::vector<std::pair<std::string, torch::Tensor>> SgaEncoderModel::StateDict() 
 ParameterSummary SgaEncoderModel::Summary() const {
   std::lock_guard<std::mutex> lock(summaryMutex_);
   return summary_;
+}
+
+SgaEncoderModel::~SgaEncoderModel() = default;
+
+void SgaEncoderModel::ConfigureTraining(const EncoderTrainConfig& c) {
+  trainer_ = std::make_unique<EncoderTrainer>(net, c);
+}
+
+EncoderStepResult SgaEncoderModel::TrainStep(const torch::Tensor& x, const torch::Tensor& targets, double lrFactor) {
+  Check(trainer_ != nullptr, code::kArg, "configureTraining() must come before trainStep()");
+  Check(targets.dim() == 1 && targets.size(0) == x.size(0), code::kShape, "one target per clip is expected");
+  SetTrainMode(net, true, batchNormStatsFrozen_);
+  plan_.reset();  // weights and running statistics move
+  auto out = net->forward(x.to(config.device), &rng_);
+  return trainer_->Step(out, targets, lrFactor);
+}
+
+std::vector<char> SgaEncoderModel::TrainingCheckpoint(const std::string& meta) {
+  Check(trainer_ != nullptr, code::kArg, "configureTraining() must come before a training checkpoint");
+  // The checkpoint of save(), read back as a dict and extended: one file, one layout.
+  auto root = torch::pickle_load(SaveCheckpoint(net)).toGenericDict();
+  auto st = trainer_->State().toGenericDict();
+  {
+    std::lock_guard<std::mutex> lock(rng_.mutex());
+    st.insert(std::string("rng"), rng_.get_state());
+  }
+  st.insert(std::string("meta"), meta);
+  root.insert(std::string("trainer"), st);
+  return torch::pickle_save(c10::IValue(root));
+}
+
+std::string SgaEncoderModel::RestoreTraining(const std::string& path) {
+  Check(trainer_ != nullptr, code::kArg, "configureTraining() must come before restoring a training checkpoint");
+  const PyValue root = LoadTorchFile(path);
+  const PyValue* st = root.find("trainer");
+  Check(st && st->isDict(), code::kWeights, path + " holds no training state (it is not a training checkpoint)");
+  const PyValue* meta = st->find("meta");
+  const PyValue* rng = st->find("rng");
+  Check(meta && meta->kind == PyValue::Kind::kString && rng && rng->kind == PyValue::Kind::kTensor, code::kWeights,
+        path + ": the training state lacks its meta or generator state");
+  trainer_->Restore(*st, path, /*apply=*/false);
+  auto report = LoadStateDict(net, path);
+  Check(report.missing.empty(), code::kWeights,
+        path + " lacks " + (report.missing.empty() ? std::string() : report.missing.front()));
+  trainer_->Restore(*st, path, /*apply=*/true);
+  {
+    std::lock_guard<std::mutex> lock(rng_.mutex());
+    rng_.set_state(rng->tensor.contiguous());
+  }
+  plan_.reset();
+  return meta->s;
 }
 
 }  // namespace mist

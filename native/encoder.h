@@ -21,6 +21,10 @@
 
 namespace mist {
 
+class EncoderTrainer;
+struct EncoderTrainConfig;
+struct EncoderStepResult;
+
 enum class BackboneKind { kI3d, kC3d };
 
 using Triple = std::array<int64_t, 3>;
@@ -114,8 +118,9 @@ struct EncoderConfig {
   Triple inputSize{};
   torch::Device device{torch::kCPU};
   uint64_t seed = 0;
-  bool fold = false;    // evaluate through the folded copy (InferencePlan)
-  bool onednn = false;  // the folded copy runs in oneDNN's blocked layout (CPU)
+  bool kaimingInit = false;  // N(0, 2/fan_in) weights and zero biases instead of PyTorch's default
+  bool fold = false;         // evaluate through the folded copy (InferencePlan)
+  bool onednn = false;       // the folded copy runs in oneDNN's blocked layout (CPU)
 };
 
 std::string BackboneName(BackboneKind kind);
@@ -275,13 +280,30 @@ class SgaEncoderModel {
   // Sync, any thread, no model lock: a copy of the current parameter groups.
   ParameterSummary Summary() const;
 
+  // Training (native/encoder_train.h). Sync, model lock held: a fresh optimiser and
+  // accumulation counter with these settings (the previous ones, if any, are dropped).
+  void ConfigureTraining(const EncoderTrainConfig& config);
+  // Sync, model lock held: train-mode forward of clips [n, 3, T, H, W] with autograd, the loss
+  // against targets [n], backward, and an update every `accumulate` calls (lr * lrFactor).
+  // Throws ERR_MIST_ARG before ConfigureTraining, ERR_MIST_SHAPE.
+  EncoderStepResult TrainStep(const torch::Tensor& x, const torch::Tensor& targets, double lrFactor);
+  // Sync, model lock held: save()'s checkpoint plus {trainer: optimiser state, counters,
+  // pending gradients, the dropout generator's state, meta} (meta: the caller's JSON).
+  std::vector<char> TrainingCheckpoint(const std::string& meta);
+  // Sync, model lock held: weights, statistics and the training state of a TrainingCheckpoint
+  // file; returns its meta. Throws ERR_MIST_ARG before ConfigureTraining, ERR_MIST_IO,
+  // ERR_MIST_WEIGHTS (then nothing changed).
+  std::string RestoreTraining(const std::string& path);
+  ~SgaEncoderModel();
+
  private:
   template <typename F>
   auto InMode(bool train, F&& f);
   at::Generator rng_;
   bool batchNormStatsFrozen_ = false;
   std::unique_ptr<InferencePlan> plan_;  // dropped whenever weights or statistics change
-  mutable std::mutex summaryMutex_;      // guards summary_ only; never held while computing
+  std::unique_ptr<EncoderTrainer> trainer_;
+  mutable std::mutex summaryMutex_;  // guards summary_ only; never held while computing
   ParameterSummary summary_;
 };
 

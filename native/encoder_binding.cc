@@ -2,6 +2,7 @@
 // behind the JS boundary.
 #include "binding.h"
 #include "encoder.h"
+#include "encoder_train.h"
 
 namespace mist {
 
@@ -59,7 +60,7 @@ class SgaEncoder : public ModelBinding<SgaEncoder, SgaEncoderModel> {
  public:
   static constexpr const char* kName = "SgaEncoder";
 
-  // Sync: {backbone, width, expandK, dropout, inputSize, device, seed, fold, onednn} -> config.
+  // Sync: {backbone, width, expandK, dropout, inputSize, device, seed, init, fold, onednn} -> config.
   // Throws ERR_MIST_ARG for a missing field, ERR_MIST_DEVICE, ERR_MIST_SHAPE.
   static EncoderConfig ReadOptions(const Napi::Object& o) {
     EncoderConfig c;
@@ -72,6 +73,9 @@ class SgaEncoder : public ModelBinding<SgaEncoder, SgaEncoderModel> {
     c.inputSize = ReadSize(o.Get("inputSize"));
     c.device = ParseDevice(GetString(o, "device"));
     c.seed = static_cast<uint64_t>(GetInt(o, "seed"));
+    const std::string init = GetString(o, "init");
+    Check(init == "pytorch" || init == "kaiming", code::kArg, "init must be 'pytorch' or 'kaiming'");
+    c.kaimingInit = init == "kaiming";
     c.fold = GetBool(o, "fold");
     c.onednn = GetBool(o, "onednn");
     return c;
@@ -84,7 +88,9 @@ class SgaEncoder : public ModelBinding<SgaEncoder, SgaEncoderModel> {
             Bind<&SgaEncoder::LoadStateDictJs>("loadStateDict"), Bind<&SgaEncoder::SetTraining>("setTraining"),
             Bind<&SgaEncoder::Freeze>("freeze"), Bind<&SgaEncoder::ParameterGroups>("parameterGroups"),
             Bind<&SgaEncoder::ParameterCount>("parameterCount"), Bind<&SgaEncoder::MacsPerClip>("macsPerClip"),
-            Bind<&SgaEncoder::Describe>("describe"), Bind<&SgaEncoder::StateDict>("stateDict")});
+            Bind<&SgaEncoder::Describe>("describe"), Bind<&SgaEncoder::StateDict>("stateDict"),
+            Bind<&SgaEncoder::ConfigureTraining>("configureTraining"), Bind<&SgaEncoder::TrainStep>("trainStep"),
+            Bind<&SgaEncoder::SaveTraining>("saveTraining"), Bind<&SgaEncoder::RestoreTraining>("restoreTraining")});
   }
 
   explicit SgaEncoder(const Napi::CallbackInfo& info) : ModelBinding(info) {}
@@ -265,6 +271,89 @@ class SgaEncoder : public ModelBinding<SgaEncoder, SgaEncoderModel> {
     return o;
   }
 
+  // Async (it replaces what a training step reads): configureTraining({lr, beta1, beta2, eps,
+  // weightDecay, gradClip, w1, w0, guidedWeight, accumulate}): a fresh optimiser.
+  Napi::Value ConfigureTraining(const Napi::CallbackInfo& info, const Shared& s) {
+    Check(info.Length() == 1 && info[0].IsObject(), code::kArg, "configureTraining(options)");
+    auto o = info[0].As<Napi::Object>();
+    EncoderTrainConfig c;
+    c.lr = GetNumber(o, "lr");
+    c.beta1 = GetNumber(o, "beta1");
+    c.beta2 = GetNumber(o, "beta2");
+    c.eps = GetNumber(o, "eps");
+    c.weightDecay = GetNumber(o, "weightDecay");
+    c.gradClip = GetNumber(o, "gradClip");
+    c.w1 = GetNumber(o, "w1");
+    c.w0 = GetNumber(o, "w0");
+    c.guidedWeight = GetNumber(o, "guidedWeight");
+    c.accumulate = GetInt(o, "accumulate");
+    Check(c.accumulate >= 1, code::kArg, "accumulate must be a positive integer");
+    return Run(
+        info.Env(), s, [c](SgaEncoderModel& m) { m.ConfigureTraining(c); },
+        [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
+  }
+
+  // Async: trainStep(clips [n, 3, T, H, W], n, inputSize, targets [n], lrFactor) -> {loss,
+  // mainLoss, guidedLoss, gradNorm, lr, stepped, micro, steps}: one train-mode forward with
+  // autograd, backward, and an Adam update every `accumulate` calls.
+  Napi::Value TrainStep(const Napi::CallbackInfo& info, const Shared& s) {
+    Check(info.Length() == 5, code::kArg, "trainStep(clips, n, inputSize, targets, lrFactor)");
+    const int64_t n = ToInt(info[1], "n");
+    Check(n >= 1, code::kShape, "n must be a positive integer");
+    const Triple size = ReadSize(info[2]);
+    Check(ShapesAt(s->model.net, size).headsFit, code::kShape,
+          "at input " + c10::str(c10::IntArrayRef(size.data(), 3)) +
+              " the attention map does not fit the main feature map (16 frames are expected)");
+    auto x = ViewFloat32(info[0], {n, 3, size[0], size[1], size[2]}, "clips");
+    auto y = ViewFloat32(info[3], {n}, "targets");
+    Check(info[4].IsNumber(), code::kArg, "lrFactor must be a number");
+    const double factor = info[4].As<Napi::Number>().DoubleValue();
+    auto r = std::make_shared<EncoderStepResult>();
+    return Run(
+        info.Env(), s, [x, y, factor, r](SgaEncoderModel& m) { *r = m.TrainStep(x, y, factor); },
+        [r, keep = Pin(info[0]), keepY = Pin(info[3])](Napi::Env env) -> Napi::Value {
+          auto o = Napi::Object::New(env);
+          o.Set("loss", r->loss);
+          o.Set("mainLoss", r->mainLoss);
+          o.Set("guidedLoss", r->guidedLoss);
+          o.Set("gradNorm", r->gradNorm);
+          o.Set("lr", r->lr);
+          o.Set("stepped", r->stepped);
+          o.Set("micro", static_cast<double>(r->micro));
+          o.Set("steps", static_cast<double>(r->steps));
+          return o;
+        });
+  }
+
+  // Async: saveTraining(path, meta) -> undefined. The training checkpoint (TrainingCheckpoint),
+  // serialised under the model lock, written atomically outside it. Throws ERR_MIST_IO.
+  Napi::Value SaveTraining(const Napi::CallbackInfo& info, const Shared& s) {
+    Check(info.Length() == 2 && info[0].IsString() && info[1].IsString(), code::kArg,
+          "saveTraining(path: string, meta: string)");
+    const std::string path = info[0].As<Napi::String>().Utf8Value(), meta = info[1].As<Napi::String>().Utf8Value();
+    return PromiseWorker::Start(
+        info.Env(),
+        [s, path, meta]() {
+          std::vector<char> bytes;
+          {
+            std::lock_guard<std::mutex> lock(s->compute);
+            bytes = s->model.TrainingCheckpoint(meta);
+          }
+          WriteAtomically(path, bytes);
+        },
+        [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
+  }
+
+  // Async: restoreTraining(path) -> meta (the string saveTraining stored).
+  Napi::Value RestoreTraining(const Napi::CallbackInfo& info, const Shared& s) {
+    Check(info.Length() == 1 && info[0].IsString(), code::kArg, "restoreTraining(path: string)");
+    const std::string path = info[0].As<Napi::String>().Utf8Value();
+    auto meta = std::make_shared<std::string>();
+    return Run(
+        info.Env(), s, [path, meta](SgaEncoderModel& m) { *meta = m.RestoreTraining(path); },
+        [meta](Napi::Env env) -> Napi::Value { return Napi::String::New(env, *meta); });
+  }
+
   // Async (weights and statistics change under a computation): stateDict() -> {name:
   // Float32Array} copies of every parameter and buffer.
   Napi::Value StateDict(const Napi::CallbackInfo& info, const Shared& s) {
@@ -290,11 +379,33 @@ Napi::Value CheckpointConfig(const Napi::CallbackInfo& info) {
   });
 }
 
+// Sync (small): classWeightedBce(logits [n, 2], targets [n], n, w1, w0) -> {loss, grad [n, 2]}:
+// the stage-2 loss of one head and its gradient with respect to the logits.
+Napi::Value ClassWeightedBceJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    Check(info.Length() == 5, code::kArg, "classWeightedBce(logits, targets, n, w1, w0)");
+    const int64_t n = ToInt(info[2], "n");
+    Check(n >= 1, code::kShape, "n must be a positive integer");
+    auto logits = CopyFloat32(info[0], {n, 2}, "logits").requires_grad_(true);
+    auto y = CopyFloat32(info[1], {n}, "targets");
+    Check(info[3].IsNumber() && info[4].IsNumber(), code::kArg, "w1 and w0 must be numbers");
+    auto loss =
+        ClassWeightedBce(logits, y, info[3].As<Napi::Number>().DoubleValue(), info[4].As<Napi::Number>().DoubleValue());
+    loss.backward();
+    auto o = Napi::Object::New(env);
+    o.Set("loss", loss.item<double>());
+    o.Set("grad", ToFloat32Array(env, logits.grad()));
+    return o;
+  });
+}
+
 }  // namespace
 
 void InitSgaEncoder(Napi::Env env, Napi::Object exports) {
   SgaEncoder::Init(env, exports);
   exports.Set("encoderCheckpointConfig", Napi::Function::New(env, CheckpointConfig, "encoderCheckpointConfig"));
+  exports.Set("classWeightedBce", Napi::Function::New(env, ClassWeightedBceJs, "classWeightedBce"));
 }
 
 }  // namespace mist

@@ -11,6 +11,7 @@ import { ErrorCode, MistError } from '../errors.js';
 import { listDir, readFileOrThrow } from '../data/files.js';
 import { readNpy, type NpyArray } from '../data/npy.js';
 import { readRtfmList, readShanghaiTechList, uniqueVideoNames, videoName, type VideoEntry } from '../data/lists.js';
+import type { VideoManifest } from '../data/manifest.js';
 import { parseOptions } from '../options.js';
 
 /** Ground truth of one video. */
@@ -366,4 +367,56 @@ export function loadRtfmGroundTruth(options: RtfmGroundTruthOptions): GroundTrut
     return { name, anomalous, sourceFrames: n, frames: n, labels };
   });
   return finish('rtfm', videos);
+}
+
+/** Options of manifestGroundTruth(). */
+export const ManifestGroundTruthOptionsSchema = z.strictObject({
+  /** The ground truth's dataset (default: the manifest's, when it is one of these, else `synthetic`). */
+  dataset: z.enum(['ucf-crime', 'shanghaitech', 'xd-violence', 'rtfm', 'synthetic']).optional(),
+  truncate: z.boolean().default(true),
+});
+export type ManifestGroundTruthOptions = z.input<typeof ManifestGroundTruthOptionsSchema>;
+
+/**
+ * The ground truth of a video manifest's test videos (lib/data/manifest.ts), in manifest
+ * order: 1 inside each anomalous interval (half-open, clipped to the video), truncated to
+ * whole 16-frame clips as the other loaders do. Frame counts come from `frameCounts` (a map
+ * by video name, or a function of the name), else from the video's `frameCount`. Sync.
+ * Throws ERR_MIST_ARG (bad options, no test video, a video without a frame count or with a
+ * count that is not a non-negative integer).
+ */
+export function manifestGroundTruth(
+  manifest: VideoManifest,
+  frameCounts?: Map<string, number> | ((name: string) => number),
+  options?: ManifestGroundTruthOptions,
+): GroundTruth {
+  const o = parseOptions(ManifestGroundTruthOptionsSchema, options, 'manifest ground-truth options');
+  const counts = frameCounts instanceof Map ? toCountMap(frameCounts) : undefined;
+  const known = ManifestGroundTruthOptionsSchema.shape.dataset.unwrap().options as readonly string[];
+  const dataset =
+    o.dataset ?? (known.includes(manifest.dataset ?? '') ? (manifest.dataset as GroundTruth['dataset']) : 'synthetic');
+  const tests = manifest.videos.filter((v) => v.split === 'test');
+  if (tests.length === 0) throw new MistError(ErrorCode.ARG, 'manifestGroundTruth: the manifest has no test video');
+  const videos = tests.map((v): VideoGroundTruth => {
+    const n = typeof frameCounts === 'function' ? frameCounts(v.name) : (counts?.get(v.name) ?? v.frameCount);
+    if (n === undefined) throw new MistError(ErrorCode.ARG, `manifestGroundTruth: no frame count for ${v.name}`);
+    if (!Number.isInteger(n) || n < 0) {
+      throw new MistError(
+        ErrorCode.ARG,
+        `manifestGroundTruth: frame count of ${v.name} must be a non-negative integer, got ${String(n)}`,
+      );
+    }
+    const labels = new Uint8Array(usable(n, o.truncate));
+    for (const [s, e] of v.intervals) labels.fill(1, s, Math.min(labels.length, e));
+    const g: VideoGroundTruth = {
+      name: v.name,
+      anomalous: v.label === 'anomalous',
+      sourceFrames: n,
+      frames: labels.length,
+      labels,
+    };
+    if (v.className !== undefined) g.className = v.className;
+    return g;
+  });
+  return finish(dataset, videos);
 }

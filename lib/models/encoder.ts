@@ -6,10 +6,16 @@ import { z } from 'zod';
 
 import { DeviceSchema, resolveDevice } from '../device.js';
 import { ErrorCode, MistError } from '../errors.js';
-import { native, type NativeSgaEncoder, type NativeSgaEncoderOptions } from '../native.js';
+import {
+  native,
+  type NativeEncoderTrainOptions,
+  type NativeSgaEncoder,
+  type NativeSgaEncoderOptions,
+} from '../native.js';
 import { parseOptions } from '../options.js';
 import { DisposableModel } from './disposable-model.js';
 import type {
+  EncoderStepResult,
   InputSize,
   LoadReport,
   MacCount,
@@ -40,6 +46,13 @@ export const SgaEncoderOptionsSchema = z.strictObject({
   /** Dropout before the main head's Linear (spec: 0.8), train mode only. */
   dropout: z.number().min(0).lt(1).default(0.8),
   device: DeviceSchema.optional(),
+  /**
+   * Initial weights: `pytorch` (LibTorch's default, U(±1/sqrt(fan_in)) for weights and biases)
+   * or `kaiming` (variance-preserving for ReLU: N(0, 2/fan_in) weights, zero biases). An
+   * untrained encoder gives nearly constant clip features under the first (relative spread
+   * under 1 % for a C3D-shaped one); the second keeps the input's signal through the depth.
+   */
+  init: z.enum(['pytorch', 'kaiming']).default('pytorch'),
   /** Seeds the initial weights and every dropout mask of this model. */
   seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
   /** Evaluate through the folded copy (BatchNorm folded, fused 1x1 convolutions). */
@@ -58,6 +71,47 @@ export const FreezeOptionsSchema = z.strictObject({
   batchNormStats: z.boolean().default(false),
 });
 export type FreezeOptions = z.input<typeof FreezeOptionsSchema>;
+
+/** The optimiser and loss of stage-2 training (docs/MIST.md, Stage 2: Loss, Training). */
+export const EncoderTrainOptionsSchema = z.strictObject({
+  /** Adam's learning rate before the warm-up factor (spec: 1e-4). */
+  lr: z.number().positive().default(1e-4),
+  beta1: z.number().min(0).lt(1).default(0.9),
+  beta2: z.number().min(0).lt(1).default(0.999),
+  eps: z.number().positive().default(1e-8),
+  /** L2 weight decay on conv / linear weights only; biases and BatchNorm take none (spec: 5e-4). */
+  weightDecay: z.number().min(0).default(5e-4),
+  /** Bound of the gradient's L2 norm (0: no clipping). */
+  gradClip: z.number().min(0).default(20),
+  /** Class weights of the BCE: w1 on the anomalous term, w0 on the normal one. */
+  w1: z.number().positive().default(1),
+  w0: z.number().positive().default(1),
+  /** Weight of the guided head's loss beside the main head's (spec: 1). */
+  guidedWeight: z.number().min(0).default(1),
+  /** Calls whose gradients add up to one update; the count runs across epochs. */
+  accumulate: z.int().positive().max(1_000_000).default(1),
+});
+export type EncoderTrainOptions = z.input<typeof EncoderTrainOptionsSchema>;
+
+/**
+ * Sync: the stage-2 loss of one head, `mean(−w1·y·log(p+1e-8) − w0·(1−y)·log(1−p+1e-8))` with
+ * p = softmax(logits)[:, 1], and its gradient with respect to the logits [n, 2].
+ */
+export function classWeightedBce(
+  logits: Float32Array,
+  targets: Float32Array,
+  weights: { w1?: number; w0?: number } = {},
+): { loss: number; grad: Float32Array } {
+  const n = targets.length;
+  if (n === 0 || logits.length !== 2 * n) {
+    throw new MistError(
+      ErrorCode.SHAPE,
+      `classWeightedBce: logits must be [n, 2] for ${n} targets (got ${logits.length} values)`,
+    );
+  }
+  const w = parseOptions(EncoderTrainOptionsSchema.pick({ w1: true, w0: true }), weights, 'loss weights');
+  return native().classWeightedBce(logits, targets, n, w.w1, w.w0);
+}
 
 /**
  * MIST's stage-2 encoder: I3D (Inception-v1 inflated) or C3D with the self-guided attention
@@ -220,6 +274,55 @@ export class SgaEncoder extends DisposableModel {
   /** Sync: configuration, tap shapes at the configured input size, size in bytes. */
   describe(): SgaEncoderDescription {
     return this.#native.describe();
+  }
+
+  /** Async: a fresh optimiser and accumulation counter for trainStep() (the previous ones are dropped). */
+  async configureTraining(options: EncoderTrainOptions = {}): Promise<void> {
+    const o: NativeEncoderTrainOptions = parseOptions(EncoderTrainOptionsSchema, options, 'encoder training options');
+    return this.#native.configureTraining(o);
+  }
+
+  /**
+   * Async: one training call on clips [n, 3, T, H, W] with soft targets [n] in [0, 1]: a
+   * train-mode forward with autograd (batch statistics, dropout; frozen parameters get no
+   * gradient), the class-weighted BCE of both heads, backward, and every `accumulate` calls
+   * gradient clipping and an Adam update at lr × lrFactor (the warm-up factor).
+   */
+  async trainStep(
+    clips: Float32Array,
+    targets: Float32Array,
+    options: { lrFactor?: number; inputSize?: InputSize } = {},
+  ): Promise<EncoderStepResult> {
+    const size = this.#size(options.inputSize);
+    const n = this.#count(clips, targets.length, size);
+    const factor = options.lrFactor ?? 1;
+    if (!(factor >= 0 && Number.isFinite(factor))) {
+      throw new MistError(ErrorCode.ARG, `trainStep: lrFactor must be a finite number >= 0 (got ${factor})`);
+    }
+    for (let i = 0; i < n; i++) {
+      const t = targets[i]!;
+      if (!(t >= 0 && t <= 1)) throw new MistError(ErrorCode.ARG, `trainStep: target ${i} is ${t}, not in [0, 1]`);
+    }
+    return this.#native.trainStep(clips, n, size, targets, factor);
+  }
+
+  /**
+   * Async: a training checkpoint, written atomically: save()'s file (PyTorch reads it) plus the
+   * optimiser state, the counters, gradients accumulated but not yet applied, the dropout
+   * generator's state and `meta` (any JSON-serialisable value of the caller's).
+   */
+  async saveTraining(path: string, meta: unknown = null): Promise<void> {
+    return this.#native.saveTraining(path, JSON.stringify(meta));
+  }
+
+  /**
+   * Async: restores weights, statistics and training state from saveTraining()'s file (after
+   * configureTraining()) and resolves to its `meta`. ERR_MIST_WEIGHTS (nothing changed) for a
+   * file that is not a training checkpoint of this encoder.
+   */
+  async restoreTraining(path: string): Promise<unknown> {
+    if (!existsSync(path)) throw new MistError(ErrorCode.IO, `no such training checkpoint: ${path}`);
+    return JSON.parse(await this.#native.restoreTraining(path)) as unknown;
   }
 
   /** Async (after any computation in flight): copies of every parameter and buffer by PyTorch name. */
