@@ -154,6 +154,17 @@ export {
   type FreezeOptions,
   type EncoderTrainOptions,
 } from './models/encoder.js';
+export {
+  preprocessClips,
+  clipTransform,
+  multiScaleCropBoxes,
+  ClipSpecSchema,
+  ClipTransformOptionsSchema,
+  type ClipSpec,
+  type ClipSpecInput,
+  type ClipTransformOptions,
+  type PreprocessedClips,
+} from './models/preprocess.js';
 // What the models return.
 export type {
   GeneratorDescription,
@@ -243,3 +254,33 @@ export {
   type BalancedStep,
   type BalancedVideoPlanOptions,
 } from './stage2/clips.js';
+export {
+  ENCODER_PRESETS,
+  ENCODER_PRESET_NAMES,
+  EncoderHyperparametersSchema,
+  resolveEncoderHyperparameters,
+  warmupFactor,
+  freezeRule,
+  type EncoderHyperparameters,
+  type EncoderPresetName,
+} from './stage2/presets.js';
+export {
+  finetuneEncoder,
+  evaluateEncoder,
+  FinetuneEncoderOptionsSchema,
+  EncoderModelOptionsSchema,
+  type FinetuneEncoderOptions,
+  type FinetuneEncoderResult,
+  type FinetuneProgress,
+  type FinetuneHistoryEntry,
+  type FinetuneVideo,
+  type EncoderModelOptions,
+} from './stage2/finetune.js';
+export {
+  extractFeatures,
+  ExtractFeaturesOptionsSchema,
+  type ExtractFeaturesOptions,
+  type ExtractedVideo,
+  type ExtractProgress,
+  type ExtractVideo,
+} from './stage2/extract.js';

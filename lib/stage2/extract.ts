@@ -1,0 +1,132 @@
+// Clip features and scores from an SGA encoder: every non-overlapping 16-frame clip of each
+// video through the test-time transform (docs/MIST.md, Stage 2, Pre-processing; Evaluation),
+// so that stage 1 can run on the features of any encoder, fine-tuned or not, and stage 2 can
+// evaluate itself. Frames are read a batch of clips at a time (one ffmpeg run per batch), the
+// next batch decoding while the encoder runs on the current one.
+import { z } from 'zod';
+
+import { openFrameSource, prefetch, type FrameCache, type FrameSource } from '../data/frame-cache.js';
+import { ErrorCode, MistError, throwIfAborted } from '../errors.js';
+import { clipTransform, preprocessClips, type ClipSpec } from '../models/preprocess.js';
+import type { SgaEncoder } from '../models/encoder.js';
+import { parseOptions } from '../options.js';
+
+/** A video to extract: a path (its name is the file name without extension) or a name and path. */
+export type ExtractVideo = string | { name: string; path: string };
+
+export const ExtractFeaturesOptionsSchema = z.strictObject({
+  /** Clips per encoder call. */
+  batchSize: z.int().positive().max(4096).default(8),
+  /**
+   * Test-time resize [h, w] (I3D: the whole frame, UCF-Crime 256 x 340, ShanghaiTech
+   * 240 x 320; C3D: before its centre crop). Default: the backbone's, scaled to the encoder's
+   * input size.
+   */
+  testSize: z
+    .tuple([z.int().positive().max(8192), z.int().positive().max(8192)])
+    .readonly()
+    .optional(),
+  /** Batches decoded ahead of the encoder. */
+  prefetch: z.int().positive().max(64).default(1),
+  cache: z.custom<FrameCache>((v) => typeof v === 'object' && v !== null && 'get' in v).optional(),
+  signal: z.instanceof(AbortSignal).optional(),
+  /** Called after each video. */
+  onProgress: z.custom<(p: ExtractProgress) => void>((v) => typeof v === 'function').optional(),
+});
+export type ExtractFeaturesOptions = z.input<typeof ExtractFeaturesOptionsSchema>;
+
+export interface ExtractProgress {
+  video: string;
+  done: number;
+  videos: number;
+  clips: number;
+  elapsedMs: number;
+}
+
+/** One video's clip features [clips, featureDim] (row-major) and anomaly scores [clips]. */
+export interface ExtractedVideo {
+  name: string;
+  path: string;
+  frames: number;
+  clips: number;
+  featureDim: number;
+  features: Float32Array;
+  scores: Float32Array;
+}
+
+function nameOf(path: string): string {
+  const base = path.replace(/\/+$/, '').split('/').pop() ?? path;
+  const dot = base.lastIndexOf('.');
+  return dot > 0 ? base.slice(0, dot) : base;
+}
+
+/**
+ * Scores every whole 16-frame clip of each video (frames past 16·floor(N/16) are not scored,
+ * as the evaluation protocol says) through the encoder in eval mode and the test-time
+ * transform. Async. Returns one entry per video, in order. Throws ERR_MIST_ARG (bad options, a
+ * video shorter than one clip, two videos of one name), the decoder's errors (ERR_MIST_IO,
+ * ERR_MIST_VIDEO), ERR_MIST_ABORTED.
+ */
+export async function extractFeatures(
+  videos: readonly ExtractVideo[],
+  encoder: SgaEncoder,
+  options: ExtractFeaturesOptions = {},
+): Promise<ExtractedVideo[]> {
+  const o = parseOptions(ExtractFeaturesOptionsSchema, options, 'feature extraction options');
+  const list = videos.map((v) => (typeof v === 'string' ? { name: nameOf(v), path: v } : v));
+  const seen = new Set<string>();
+  for (const v of list) {
+    if (seen.has(v.name)) throw new MistError(ErrorCode.ARG, `two videos are named ${v.name}`);
+    seen.add(v.name);
+  }
+  const [T] = encoder.inputSize;
+  const spec = clipTransform(encoder.backbone, {
+    train: false,
+    inputSize: encoder.inputSize,
+    ...(o.testSize ? { testSize: o.testSize } : {}),
+  });
+  encoder.setTraining(false);
+  const out: ExtractedVideo[] = [];
+  const t0 = performance.now();
+  for (const v of list) {
+    throwIfAborted(o.signal);
+    const source = await openFrameSource(v.path, { order: 'rgb', signal: o.signal, cache: o.cache });
+    const clips = Math.floor(source.frames / T);
+    if (clips < 1)
+      throw new MistError(ErrorCode.ARG, `${v.path}: ${source.frames} frames, fewer than one ${T}-frame clip`);
+    const r = await scoreSource(source, clips, T, spec, encoder, o);
+    out.push({ name: v.name, path: v.path, frames: source.frames, clips, ...r });
+    o.onProgress?.({ video: v.name, done: out.length, videos: list.length, clips, elapsedMs: performance.now() - t0 });
+  }
+  return out;
+}
+
+async function scoreSource(
+  source: FrameSource,
+  clips: number,
+  T: number,
+  spec: ClipSpec,
+  encoder: SgaEncoder,
+  o: z.output<typeof ExtractFeaturesOptionsSchema>,
+): Promise<{ features: Float32Array; scores: Float32Array; featureDim: number }> {
+  const D = encoder.featureDim;
+  const features = new Float32Array(clips * D);
+  const scores = new Float32Array(clips);
+  const batches = Math.ceil(clips / o.batchSize);
+  const produce = async (b: number, signal: AbortSignal) => {
+    if (b >= batches) return undefined;
+    const first = b * o.batchSize;
+    const n = Math.min(o.batchSize, clips - first);
+    const frames = await source.read(first * T, n * T, { signal });
+    const [, H, W] = frames.shape;
+    const x = await preprocessClips(frames.data, [n, T, H, W, 3], spec);
+    return { first, n, x };
+  };
+  for await (const batch of prefetch(produce, o.prefetch, { signal: o.signal })) {
+    const [, , t, h, w] = batch.x.shape as [number, number, number, number, number];
+    const r = await encoder.forward(batch.x.data, batch.n, [t, h, w]);
+    features.set(r.feature, batch.first * D);
+    scores.set(r.score, batch.first);
+  }
+  return { features, scores, featureDim: D };
+}
