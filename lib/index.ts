@@ -51,7 +51,28 @@ export {
   type OpenVideoOptions,
   type VideoInfo,
   type VideoReader,
+  readFrames,
+  probeImageSequence,
+  outputFrameSize,
+  ReadFramesOptionsSchema,
+  type FrameBatch,
+  type FrameSourceInfo,
+  type ImageSequence,
+  type ReadFramesOptions,
 } from './data/video.js';
+export {
+  createFrameCache,
+  openFrameSource,
+  prefetch,
+  FrameCacheOptionsSchema,
+  FrameSourceOptionsSchema,
+  type FrameCache,
+  type FrameCacheStats,
+  type FrameCacheOptions,
+  type FrameSource,
+  type FrameSourceOptions,
+  type Producer,
+} from './data/frame-cache.js';
 export {
   readVideoManifest,
   writeVideoManifest,
@@ -284,3 +305,17 @@ export {
   type ExtractProgress,
   type ExtractVideo,
 } from './stage2/extract.js';
+export {
+  makeSyntheticVideos,
+  SyntheticVideosOptionsSchema,
+  type SyntheticVideosOptions,
+  type SyntheticVideoFile,
+  type SyntheticManifest,
+  type SyntheticManifestEntry,
+} from './stage2/synthetic-videos.js';
+export {
+  runSyntheticMist,
+  SyntheticMistOptionsSchema,
+  type SyntheticMistOptions,
+  type SyntheticMistResult,
+} from './demo/synthetic-mist.js';

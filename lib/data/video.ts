@@ -4,11 +4,13 @@
 // holds about one clip plus the pipe buffers whatever the video length; when the consumer
 // stops early the child is killed.
 import { execFile, spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, MistError, throwIfAborted } from '../errors.js';
 import { FFMPEG_FIX, ffmpegBinaries } from '../config.js';
 import { parseOptions } from '../options.js';
-import { fileSize } from './files.js';
+import { fileSize, listDir } from './files.js';
 
 /** One clip of consecutive frames, row-major [frames, height, width, 3] uint8. */
 export interface Clip {
@@ -192,7 +194,10 @@ async function probe(path: string, o: z.output<typeof OpenVideoOptionsSchema>, f
   };
 }
 
-function outputSize(info: VideoInfo, o: z.output<typeof ClipOptionsSchema>): { w: number; h: number; filters: string[] } {
+function outputSize(
+  info: VideoInfo,
+  o: Pick<z.output<typeof ClipOptionsSchema>, 'width' | 'height' | 'cropWidth' | 'cropHeight' | 'interpolation'>,
+): { w: number; h: number; filters: string[] } {
   const filters: string[] = [];
   let w = info.width;
   let h = info.height;
@@ -340,4 +345,390 @@ export async function openVideo(path: string, options?: OpenVideoOptions): Promi
     return decodeClips(info, ffmpegPath, merged);
   };
   return { ...info, clips, [Symbol.asyncIterator]: () => clips() };
+}
+
+// ---- Random access: decode only the frames a batch needs -------------------------------------
+//
+// Training reads a few 16-frame windows at random positions of many videos, so decoding every
+// video from its start would waste most of the work. readFrames() seeks with ffmpeg's input
+// `-ss` (which lands on a keyframe at or before the target) and then keeps exactly the frames
+// asked for. Input seeking restarts frame numbers and may land on an earlier keyframe than
+// expected, so the frames are never chosen by "n frames after the seek point" alone: the
+// demuxer's packet table (ffprobe, no decoding) says where every frame is, and
+//  - `pts` mode (every packet has a timestamp, all distinct): frame k is the k-th smallest
+//    pts; ffmpeg keeps the original timestamps (-copyts) and trim keeps pts in
+//    [pts(k), pts(k + n − 1)] in stream ticks, exact integers, wherever the seek landed;
+//  - `count` mode (timestamps missing, as in AVI files, where packets carry only a dts that
+//    counts frames, and no sign of B-frames): the seek targets the middle of keyframe j's
+//    frame interval, so it lands on j exactly, and trim drops the first k − j decoded frames;
+//  - `start` mode (neither holds): decode from frame 0, exact and slow.
+// Either way the frames go through the same filters as a full decode (decodeClips), so they
+// are the same bytes.
+
+/** Consecutive frames of one video, row-major [frames, height, width, 3] uint8. */
+export interface FrameBatch {
+  /** Video frame index of the first frame (0-based). */
+  startFrame: number;
+  shape: [number, number, number, 3];
+  order: 'rgb' | 'bgr';
+  data: Uint8Array;
+}
+
+/** A folder of numbered images (`000.jpg`, `001.jpg` ...), read through ffmpeg's image2 demuxer. */
+export interface ImageSequence {
+  /** The printf pattern ffmpeg expands (`<dir>/%03d.jpg`). */
+  pattern: string;
+  /** Number of the first image. */
+  startNumber: number;
+}
+
+/** A video file's facts (openVideo) or an image folder's (probeImageSequence). */
+export type FrameSourceInfo = VideoInfo & { images?: ImageSequence };
+
+/** Options of readFrames (and of openFrameSource). */
+export const ReadFramesOptionsSchema = ClipOptionsSchema.pick({
+  width: true,
+  height: true,
+  cropWidth: true,
+  cropHeight: true,
+  interpolation: true,
+  order: true,
+  signal: true,
+}).extend({
+  /** Frame rate given to an image folder (it has none of its own); ignored for video files. */
+  fps: z.number().positive().default(25),
+  ffmpegPath: z.string().min(1).optional(),
+  ffprobePath: z.string().min(1).optional(),
+});
+export type ReadFramesOptions = z.input<typeof ReadFramesOptionsSchema>;
+
+interface SeekIndex {
+  mode: 'pts' | 'count' | 'start';
+  /** Seconds per stream tick. */
+  tb: number;
+  /** The container's start time in seconds: ffmpeg adds it to an input -ss. */
+  startTime: number;
+  /** pts mode: frame timestamps in display order; count mode: packet dts in decode order. */
+  ticks: Float64Array;
+  /** Frame indices of the keyframes, ascending. */
+  keys: number[];
+  /** pts mode: some packet's pts differs from its dts (frames are reordered, B-frames). */
+  reordered: boolean;
+}
+
+const seekIndexes = new WeakMap<VideoInfo, Promise<SeekIndex>>();
+
+async function buildSeekIndex(path: string, ffprobe: string, signal?: AbortSignal): Promise<SeekIndex> {
+  const args = [
+    '-v', 'error', '-select_streams', 'v:0',
+    '-show_entries', 'packet=pts,dts,flags:stream=time_base:format=start_time',
+    '-of', 'csv', path,
+  ];
+  const r = await run(ffprobe, args, signal);
+  if (r.code !== 0) throw new MistError(ErrorCode.VIDEO, `${path}: cannot index the video (${lastLine(r.stderr) || `ffprobe exit ${r.code}`})`);
+  const pts: number[] = [];
+  const dts: number[] = [];
+  const key: boolean[] = [];
+  let tb = NaN;
+  let startTime = 0;
+  for (const line of r.stdout.split('\n')) {
+    const f = line.trim().split(',');
+    if (f[0] === 'packet') {
+      pts.push(f[1] === 'N/A' ? NaN : Number(f[1]));
+      dts.push(f[2] === 'N/A' ? NaN : Number(f[2]));
+      key.push((f[3] ?? '').includes('K'));
+    } else if (f[0] === 'stream') tb = rate(f[1]);
+    else if (f[0] === 'format' && Number.isFinite(Number(f[1]))) startTime = Number(f[1]);
+  }
+  const start: SeekIndex = { mode: 'start', tb, startTime, ticks: new Float64Array(0), keys: [], reordered: false };
+  if (!(tb > 0) || pts.length === 0) return start;
+  if (pts.every(Number.isFinite)) {
+    const order = pts.map((_, i) => i).sort((a, b) => (pts[a] as number) - (pts[b] as number));
+    const ticks = Float64Array.from(order, (i) => pts[i] as number);
+    for (let i = 1; i < ticks.length; i++) if (!(ticks[i]! > ticks[i - 1]!)) return start;
+    const keys: number[] = [];
+    order.forEach((p, displayIndex) => {
+      if (key[p]) keys.push(displayIndex);
+    });
+    const reordered = pts.some((p, i) => p !== dts[i]);
+    return { mode: 'pts', tb, startTime, ticks, keys, reordered };
+  }
+  // Count mode assumes a keyframe's display index is its decode index: true without B-frames.
+  // Where some later packets have a pts and others not, the demuxer's parser found B-frames
+  // (it gives them pts = dts), and an open GOP may show frames before its keyframe.
+  if (pts.some((p, i) => i > 0 && Number.isFinite(p))) return start;
+  const ticks = Float64Array.from(dts);
+  for (let i = 0; i < ticks.length; i++) if (!Number.isFinite(ticks[i]) || (i > 0 && !(ticks[i]! > ticks[i - 1]!))) return start;
+  const keys = key.flatMap((k, i) => (k ? [i] : []));
+  return { mode: 'count', tb, startTime, ticks, keys, reordered: false };
+}
+
+/** The seek index of a video, built once per VideoInfo object. */
+function seekIndex(info: VideoInfo, ffprobe: string, signal?: AbortSignal): Promise<SeekIndex> {
+  let p = seekIndexes.get(info);
+  if (!p) {
+    p = buildSeekIndex(info.path, ffprobe, signal);
+    seekIndexes.set(info, p);
+    // A failed or aborted build is not kept: the next read tries again.
+    p.catch(() => seekIndexes.delete(info));
+  }
+  return p;
+}
+
+/** The last keyframe at or before frame k (undefined when none is). */
+function keyAtOrBefore(keys: number[], k: number): number | undefined {
+  let lo = 0;
+  let hi = keys.length - 1;
+  let best: number | undefined;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if ((keys[mid] as number) <= k) {
+      best = keys[mid];
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return best;
+}
+
+const seconds = (s: number): string => s.toFixed(6);
+
+/** What ffmpeg subtracts from an input -ss for streams with a decoder delay (fftools, since 2012). */
+const DTS_HEURISTIC = 3 / 23;
+
+/** ffmpeg's input arguments and the leading filter that select frames [k, k + n) of a video. */
+function seekPlan(ix: SeekIndex, k: number, n: number): { input: string[]; filter: string } {
+  const fromStart = { input: [], filter: `trim=start_frame=${k}:end_frame=${k + n}` };
+  if (ix.mode === 'start' || k + n > ix.ticks.length) return fromStart;
+  const j = keyAtOrBefore(ix.keys, k);
+  if (j === undefined) return fromStart;
+  const t = (i: number): number => ix.ticks[Math.min(i, ix.ticks.length - 1)] as number;
+  const gap = ix.ticks.length > 1 ? t(j + 1) - t(j) || t(j) - t(j - 1) : 0;
+  if (ix.mode === 'pts') {
+    // Without reordering a keyframe's index timestamp is its pts: aim half a frame past it.
+    // With B-frames the index may hold dts, earlier than pts: aim a second before instead.
+    const target = ix.reordered ? t(j) * ix.tb - 1 : (t(j) + gap / 2) * ix.tb;
+    const ss = target - ix.startTime;
+    const input = j > 0 && ss > 0 ? ['-noaccurate_seek', '-ss', seconds(ss)] : [];
+    return { input: [...input, '-copyts'], filter: `trim=start_pts=${t(k)}:end_pts=${t(k + n - 1) + 1}` };
+  }
+  // ffmpeg's CLI moves an input -ss back by 3/23 s when the stream has a decoder delay (its
+  // "dts heuristic"), and other builds may not: aim where both land on the same keyframe, the
+  // last one whose interval to the next keyframe is long enough for that.
+  for (let i = ix.keys.indexOf(j); i > 0; i--) {
+    const key = ix.keys[i] as number;
+    const next = i + 1 < ix.keys.length ? (t(ix.keys[i + 1] as number) as number) * ix.tb : Infinity;
+    const half = ((t(key + 1) - t(key)) / 2) * ix.tb;
+    const aim = t(key) * ix.tb + half;
+    if (aim + DTS_HEURISTIC >= next) continue;
+    const ss = aim + DTS_HEURISTIC - ix.startTime;
+    if (ss <= 0) break;
+    return {
+      input: ['-noaccurate_seek', '-ss', seconds(ss)],
+      filter: `trim=start_frame=${k - key}:end_frame=${k - key + n}`,
+    };
+  }
+  return fromStart;
+}
+
+/** Runs ffmpeg and reads its raw output into `out`; returns the bytes it wrote. */
+async function decodeInto(ffmpegPath: string, args: string[], out: Uint8Array, what: string, signal?: AbortSignal): Promise<number> {
+  throwIfAborted(signal);
+  const child = spawn(ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-8000);
+  });
+  let spawnError: Error | undefined;
+  child.on('error', (e) => {
+    spawnError = e;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, sig) => resolve({ code, signal: sig })),
+  );
+  const onAbort = (): void => {
+    child.kill('SIGKILL');
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    let filled = 0;
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+      const n = Math.min(chunk.length, out.length - filled);
+      out.set(chunk.subarray(0, n), filled);
+      filled += n;
+    }
+    const { code, signal: sig } = await exited;
+    throwIfAborted(signal);
+    if (spawnError) {
+      if ((spawnError as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(ffmpegPath, spawnError);
+      throw new MistError(ErrorCode.VIDEO, `${what}: ffmpeg failed: ${spawnError.message}`, { cause: spawnError });
+    }
+    if (code !== 0) throw new MistError(ErrorCode.VIDEO, `${what}: ffmpeg failed (${sig ?? `exit ${code}`}): ${lastLine(stderr)}`);
+    return filled;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      child.stdout.destroy();
+      await exited;
+    }
+  }
+}
+
+function swapRedBlue(data: Uint8Array): void {
+  for (let i = 0; i < data.length; i += 3) {
+    const r = data[i] as number;
+    data[i] = data[i + 2] as number;
+    data[i + 2] = r;
+  }
+}
+
+const IMAGE_NAME = /^(\d+)\.(jpe?g|png|bmp)$/i;
+
+/**
+ * Reads a folder of numbered frames (`000.jpg` … as ShanghaiTech distributes its test set, or
+ * `1.jpg` …): the numbers must be consecutive, with one extension. The size comes from ffprobe
+ * on the first image; `fps` is the rate to report (default 25). Async. Throws ERR_MIST_IO
+ * (missing folder), ERR_MIST_VIDEO (no numbered images, a gap, mixed extensions, an unreadable
+ * first image) or ERR_MIST_ABORTED.
+ */
+export async function probeImageSequence(
+  dir: string,
+  options?: { fps?: number; ffprobePath?: string; signal?: AbortSignal },
+): Promise<FrameSourceInfo> {
+  const o = parseOptions(
+    z.strictObject({
+      fps: z.number().positive().default(25),
+      ffprobePath: z.string().min(1).optional(),
+      signal: z.instanceof(AbortSignal).optional(),
+    }),
+    options,
+    'image sequence options',
+  );
+  const names = listDir(dir).filter((n) => IMAGE_NAME.test(n));
+  if (names.length === 0) throw new MistError(ErrorCode.VIDEO, `${dir}: no numbered images (000.jpg, 001.jpg ...)`);
+  const parsed = names.map((n) => {
+    const m = IMAGE_NAME.exec(n) as RegExpExecArray;
+    return { digits: m[1] as string, number: Number(m[1]), ext: m[2] as string };
+  });
+  const ext = parsed[0]!.ext;
+  if (parsed.some((p) => p.ext !== ext)) throw new MistError(ErrorCode.VIDEO, `${dir}: images with different extensions`);
+  parsed.sort((a, b) => a.number - b.number);
+  const first = parsed[0]!.number;
+  const gap = parsed.findIndex((p, i) => p.number !== first + i);
+  if (gap >= 0) throw new MistError(ErrorCode.VIDEO, `${dir}: image ${first + gap} is missing (the numbers must be consecutive)`);
+  // All names padded to one width (000.jpg) or none padded (1.jpg … 10.jpg).
+  const width = parsed[0]!.digits.length;
+  const padded = parsed.every((p) => p.digits.length === width);
+  if (!padded && parsed.some((p) => p.digits !== String(p.number))) {
+    throw new MistError(ErrorCode.VIDEO, `${dir}: image numbers are padded to different widths`);
+  }
+  const pattern = join(dir, padded && width > 1 ? `%0${width}d.${ext}` : `%d.${ext}`);
+  const firstFile = join(dir, `${parsed[0]!.digits}.${ext}`);
+  const ffprobe = o.ffprobePath ?? ffmpegBinaries().ffprobe;
+  const r = await run(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height', '-of', 'json', firstFile], o.signal);
+  let s: ProbeStream | undefined;
+  try {
+    s = r.code === 0 ? (JSON.parse(r.stdout) as { streams?: ProbeStream[] }).streams?.[0] : undefined;
+  } catch {
+    s = undefined;
+  }
+  if (!s?.width || !s.height) {
+    throw new MistError(ErrorCode.VIDEO, `${firstFile}: not a readable image (${lastLine(r.stderr) || 'no size'})`);
+  }
+  const frames = parsed.length;
+  return {
+    path: dir,
+    frames,
+    fps: o.fps,
+    width: s.width,
+    height: s.height,
+    duration: frames / o.fps,
+    codec: s.codec_name ?? 'unknown',
+    clipCount: Math.floor(frames / 16),
+    images: { pattern, startNumber: first },
+  };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false; // probe() reports a missing or unreadable path as ERR_MIST_IO
+  }
+}
+
+/** Probes a video file (as openVideo does, counting packets) or an image folder. */
+export async function probeFrameSource(
+  path: string,
+  o: { fps: number; ffprobePath?: string | undefined; signal?: AbortSignal | undefined },
+): Promise<FrameSourceInfo> {
+  if (isDirectory(path)) return probeImageSequence(path, { fps: o.fps, ffprobePath: o.ffprobePath, signal: o.signal });
+  const po = parseOptions(OpenVideoOptionsSchema, { signal: o.signal }, 'openVideo options');
+  return probe(path, po, o.ffprobePath ?? ffmpegBinaries().ffprobe);
+}
+
+/**
+ * Decodes frames [startFrame, startFrame + count) of a video file or an image folder, resized
+ * and cropped as openVideo's clips are, into one [count, H, W, 3] array. The bytes equal those
+ * of the same frames in a full sequential decode with the same options (see the comment above
+ * for how the seek is made exact). Given a VideoInfo (an openVideo reader, or a FrameSource's
+ * info) the frame index is built once and reused; given a path, each call probes the file.
+ * Async. Throws ERR_MIST_ARG (bad options, frames outside the video), ERR_MIST_IO,
+ * ERR_MIST_VIDEO (decode failure, fewer frames than asked for) or ERR_MIST_ABORTED.
+ */
+export async function readFrames(
+  source: string | FrameSourceInfo,
+  startFrame: number,
+  count: number,
+  options?: ReadFramesOptions,
+): Promise<FrameBatch> {
+  const o = parseOptions(ReadFramesOptionsSchema, options, 'readFrames options');
+  if (!Number.isInteger(startFrame) || startFrame < 0) {
+    throw new MistError(ErrorCode.ARG, `startFrame must be an integer >= 0 (got ${String(startFrame)})`);
+  }
+  if (!Number.isInteger(count) || count < 1) throw new MistError(ErrorCode.ARG, `count must be a positive integer (got ${String(count)})`);
+  throwIfAborted(o.signal);
+  const bins = ffmpegBinaries();
+  const ffmpegPath = o.ffmpegPath ?? bins.ffmpeg;
+  const ffprobe = o.ffprobePath ?? bins.ffprobe;
+  const info = typeof source === 'string' ? await probeFrameSource(source, { fps: o.fps, ffprobePath: ffprobe, signal: o.signal }) : source;
+  if (startFrame + count > info.frames) {
+    throw new MistError(ErrorCode.ARG, `${info.path}: frames ${startFrame}..${startFrame + count - 1} are past the end (${info.frames} frames)`);
+  }
+  const { w, h, filters } = outputSize(info, o);
+  const sync = await passthroughFlag(ffmpegPath);
+  let input: string[];
+  let lead: string[] = [];
+  if (info.images) {
+    const first = info.images.startNumber + startFrame;
+    input = ['-f', 'image2', '-framerate', String(info.fps), '-start_number', String(first), '-i', info.images.pattern];
+  } else {
+    const plan = seekPlan(await seekIndex(info, ffprobe, o.signal), startFrame, count);
+    input = [...plan.input, '-i', info.path];
+    lead = [plan.filter];
+  }
+  const args = ['-nostdin', '-v', 'error', ...input, '-map', '0:v:0', '-an', '-sn', '-dn', sync, 'passthrough'];
+  const chain = [...lead, ...filters];
+  if (chain.length) args.push('-vf', chain.join(','));
+  args.push('-frames:v', String(count), '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1');
+  const data = new Uint8Array(count * h * w * 3);
+  const got = await decodeInto(ffmpegPath, args, data, info.path, o.signal);
+  if (got < data.length) {
+    throw new MistError(
+      ErrorCode.VIDEO,
+      `${info.path}: decoded ${Math.floor(got / (h * w * 3))} of the ${count} frames from frame ${startFrame} (truncated or damaged video)`,
+    );
+  }
+  if (o.order === 'bgr') swapRedBlue(data);
+  return { startFrame, shape: [count, h, w, 3], order: o.order, data };
+}
+
+/**
+ * The output size of readFrames (and of openVideo's clips) for a source and options: the
+ * resize (one side given keeps the aspect ratio, rounded to even), then the crop. Sync.
+ * Throws ERR_MIST_ARG (bad options, a crop larger than the resized frame).
+ */
+export function outputFrameSize(info: VideoInfo, options?: ReadFramesOptions): { width: number; height: number } {
+  const { w, h } = outputSize(info, parseOptions(ReadFramesOptionsSchema, options, 'readFrames options'));
+  return { width: w, height: h };
 }
