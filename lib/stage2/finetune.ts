@@ -5,7 +5,7 @@
 // native training call. The next step's frames decode while the current one trains. Every
 // epoch ends with a training checkpoint (written atomically) from which `resume` continues a
 // killed run, losing at most the epoch in progress.
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -290,111 +290,117 @@ export async function finetuneEncoder(options: FinetuneEncoderOptions): Promise<
     best = meta.best;
     for (let i = 0; i < start * plan.stepsPerEpoch; i++) plan.next();
   }
-  const testSet = test ? resolveTest(test) : undefined;
-  const t0 = performance.now();
-  for (let epoch = start; epoch < h.epochs; epoch++) {
-    throwIfAborted(signal);
-    const e0 = performance.now();
-    const rng = createRng(epochSeed(o.seed, epoch));
-    const lrFactor = warmupFactor(epoch, h.warmupEpochs);
-    await encoder.freeze(freezeRule(epoch, h));
-    encoder.setTraining(true);
-    // Every random draw of a step happens synchronously when its producer starts, and
-    // producers start in step order, so prefetching does not change what a seed gives.
-    const produce = async (i: number, sig: AbortSignal) => {
-      if (i >= plan.stepsPerEpoch) return undefined;
-      const step = plan.next();
-      const clips = sampleTrainingClips([...step.normal, ...step.anomalous], rng, {
-        clipsPerVideo: h.clipsPerVideo,
-        clipLength: T,
-      });
-      const specs = clips.map(() => clipTransform(h.backbone, { train: true, inputSize: encoder.inputSize }, rng));
-      const x = new Float32Array(clips.length * clipValues);
-      await pool(clips, o.decoders, async (c, k) => {
-        const f = await sources.get(c.video)!.read(c.startFrame, T, { signal: sig });
-        const [, H, W] = f.shape;
-        const p = await preprocessClips(f.data, [T, H, W, 3], specs[k]!);
-        x.set(p.data, k * clipValues);
-      });
-      return { x, targets: Float32Array.from(clips, (c) => c.target), ready: performance.now() };
-    };
-    let sums = { loss: 0, mainLoss: 0, guidedLoss: 0 };
-    let steps = 0;
-    let waited = 0;
-    let updates = 0;
-    let lr = 0;
-    let asked = performance.now();
-    for await (const b of prefetch(produce, o.prefetch, { signal })) {
-      const waitMs = Math.max(0, b.ready - asked);
-      waited += waitMs;
-      const r = await encoder.trainStep(b.x, b.targets, { lrFactor });
-      if (!Number.isFinite(r.loss)) {
-        throw new MistError(
-          ErrorCode.TORCH,
-          `the loss became ${r.loss} in epoch ${epoch + 1}; lower the learning rate`,
-        );
-      }
-      steps++;
-      sums = {
-        loss: sums.loss + r.loss,
-        mainLoss: sums.mainLoss + r.mainLoss,
-        guidedLoss: sums.guidedLoss + r.guidedLoss,
+  try {
+    const testSet = test ? resolveTest(test) : undefined;
+    const t0 = performance.now();
+    for (let epoch = start; epoch < h.epochs; epoch++) {
+      throwIfAborted(signal);
+      const e0 = performance.now();
+      const rng = createRng(epochSeed(o.seed, epoch));
+      const lrFactor = warmupFactor(epoch, h.warmupEpochs);
+      await encoder.freeze(freezeRule(epoch, h));
+      encoder.setTraining(true);
+      // Every random draw of a step happens synchronously when its producer starts, and
+      // producers start in step order, so prefetching does not change what a seed gives.
+      const produce = async (i: number, sig: AbortSignal) => {
+        if (i >= plan.stepsPerEpoch) return undefined;
+        const step = plan.next();
+        const clips = sampleTrainingClips([...step.normal, ...step.anomalous], rng, {
+          clipsPerVideo: h.clipsPerVideo,
+          clipLength: T,
+        });
+        const specs = clips.map(() => clipTransform(h.backbone, { train: true, inputSize: encoder.inputSize }, rng));
+        const x = new Float32Array(clips.length * clipValues);
+        await pool(clips, o.decoders, async (c, k) => {
+          const f = await sources.get(c.video)!.read(c.startFrame, T, { signal: sig });
+          const [, H, W] = f.shape;
+          const p = await preprocessClips(f.data, [T, H, W, 3], specs[k]!);
+          x.set(p.data, k * clipValues);
+        });
+        return { x, targets: Float32Array.from(clips, (c) => c.target), ready: performance.now() };
       };
-      updates = r.steps;
-      lr = r.lr;
-      onProgress?.({
-        epoch: epoch + 1,
-        epochs: h.epochs,
-        step: steps,
-        steps: plan.stepsPerEpoch,
-        loss: r.loss,
-        lr: r.lr,
-        waitMs,
-        elapsedMs: performance.now() - t0,
-      });
-      asked = performance.now();
-    }
-    const seconds = (performance.now() - e0) / 1000;
-    const entry: FinetuneHistoryEntry = {
-      epoch: epoch + 1,
-      loss: sums.loss / steps,
-      mainLoss: sums.mainLoss / steps,
-      guidedLoss: sums.guidedLoss / steps,
-      updates,
-      lr,
-      seconds,
-      waitShare: waited / 1000 / seconds,
-    };
-    if (testSet && ((epoch + 1) % o.evalEvery === 0 || epoch + 1 === h.epochs)) {
-      const evaluation = await evaluateEncoder(encoder, testSet, {
-        testSize: o.testSize,
-        batchSize: o.evalBatchSize,
-        cache,
-        signal,
-      });
-      entry.evaluation = evaluation;
-      if (!best || evaluation.auc > best.evaluation.auc) {
-        best = { epoch: epoch + 1, evaluation };
-        await encoder.save(bestPath);
+      let sums = { loss: 0, mainLoss: 0, guidedLoss: 0 };
+      let steps = 0;
+      let waited = 0;
+      let updates = 0;
+      let lr = 0;
+      let asked = performance.now();
+      for await (const b of prefetch(produce, o.prefetch, { signal })) {
+        const waitMs = Math.max(0, b.ready - asked);
+        waited += waitMs;
+        const r = await encoder.trainStep(b.x, b.targets, { lrFactor });
+        if (!Number.isFinite(r.loss)) {
+          throw new MistError(
+            ErrorCode.TORCH,
+            `the loss became ${r.loss} in epoch ${epoch + 1}; lower the learning rate`,
+          );
+        }
+        steps++;
+        sums = {
+          loss: sums.loss + r.loss,
+          mainLoss: sums.mainLoss + r.mainLoss,
+          guidedLoss: sums.guidedLoss + r.guidedLoss,
+        };
+        updates = r.steps;
+        lr = r.lr;
+        onProgress?.({
+          epoch: epoch + 1,
+          epochs: h.epochs,
+          step: steps,
+          steps: plan.stepsPerEpoch,
+          loss: r.loss,
+          lr: r.lr,
+          waitMs,
+          elapsedMs: performance.now() - t0,
+        });
+        asked = performance.now();
       }
-      onProgress?.({
+      const seconds = (performance.now() - e0) / 1000;
+      const entry: FinetuneHistoryEntry = {
         epoch: epoch + 1,
-        epochs: h.epochs,
-        step: steps,
-        steps: plan.stepsPerEpoch,
-        loss: entry.loss,
+        loss: sums.loss / steps,
+        mainLoss: sums.mainLoss / steps,
+        guidedLoss: sums.guidedLoss / steps,
+        updates,
         lr,
-        waitMs: 0,
-        evaluation,
-        elapsedMs: performance.now() - t0,
-      });
+        seconds,
+        waitShare: waited / 1000 / seconds,
+      };
+      if (testSet && ((epoch + 1) % o.evalEvery === 0 || epoch + 1 === h.epochs)) {
+        const evaluation = await evaluateEncoder(encoder, testSet, {
+          testSize: o.testSize,
+          batchSize: o.evalBatchSize,
+          cache,
+          signal,
+        });
+        entry.evaluation = evaluation;
+        if (!best || evaluation.auc > best.evaluation.auc) {
+          best = { epoch: epoch + 1, evaluation };
+          await encoder.save(bestPath);
+        }
+        onProgress?.({
+          epoch: epoch + 1,
+          epochs: h.epochs,
+          step: steps,
+          steps: plan.stepsPerEpoch,
+          loss: entry.loss,
+          lr,
+          waitMs: 0,
+          evaluation,
+          elapsedMs: performance.now() - t0,
+        });
+      }
+      history.push(entry);
+      // Without a checkpointDir nothing can resume the run: no training checkpoint is written.
+      const meta: Meta = { run, epoch: epoch + 1, history, ...(best ? { best } : {}) };
+      if (o.checkpointDir) await encoder.saveTraining(lastPath, meta);
     }
-    history.push(entry);
-    const meta: Meta = { run, epoch: epoch + 1, history, ...(best ? { best } : {}) };
-    await encoder.saveTraining(lastPath, meta);
+    encoder.setTraining(false);
+    if (best && best.epoch !== h.epochs && existsSync(bestPath)) await encoder.loadStateDict(bestPath);
+  } finally {
+    // A folder of our own (best.pt only) goes; a caller's checkpointDir stays.
+    if (!o.checkpointDir) rmSync(dir, { recursive: true, force: true });
   }
-  encoder.setTraining(false);
-  if (best && best.epoch !== h.epochs && existsSync(bestPath)) await encoder.loadStateDict(bestPath);
   return {
     encoder,
     hyperparameters: h,
