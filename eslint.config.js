@@ -5,7 +5,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'build/', 'build-cmake/', 'prebuilds/', 'node_modules/', 'benchmarks/node_modules/'] },
+  {
+    ignores: [
+      'dist/',
+      'build/',
+      'build-cmake/',
+      'prebuilds/',
+      'node_modules/',
+      'benchmarks/node_modules/',
+      '.stryker-tmp/',
+      'reports/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
