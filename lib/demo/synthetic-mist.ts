@@ -41,7 +41,9 @@ export const SyntheticMistOptionsSchema = z.strictObject({
     .max(1)
     .default(1 / 8),
   side: z.int().min(32).max(112).default(32),
-  lr: z.number().positive().default(1e-3),
+  lr: z.number().positive().default(3e-3),
+  /** Videos of each class per stage-2 step (small: more updates per epoch on a small set). */
+  videosPerStep: z.int().positive().default(2),
   frameCacheMb: z.number().min(0).default(512),
   /** Dropout before the main head (the paper's 0.8 is for D = 4096 / 1024 features). */
   dropout: z.number().min(0).lt(1).default(0.5),
@@ -165,7 +167,7 @@ export async function runSyntheticMist(
     preset: 'shanghaitech-c3d',
     encoder,
     epochs: o.epochs,
-    videosPerClass: Math.max(1, Math.floor(o.videos / 2)),
+    videosPerClass: o.videosPerStep,
     freezeBackboneEpochs: 0,
     warmupEpochs: Math.min(5, o.epochs),
     lr: o.lr,
