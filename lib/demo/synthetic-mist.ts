@@ -29,8 +29,10 @@ export const SyntheticMistOptionsSchema = z.strictObject({
     .max(2 ** 32 - 1)
     .default(0),
   /** Videos of each label (train) and test videos of each label. */
-  videos: z.int().min(2).max(256).default(8),
-  testVideos: z.int().min(1).max(256).default(4),
+  videos: z.int().min(2).max(256).default(16),
+  testVideos: z.int().min(1).max(256).default(12),
+  /** Fixed cameras the videos share (see makeSyntheticVideos). */
+  scenes: z.int().min(1).max(1000).default(3),
   frames: z.tuple([z.int().min(48), z.int().min(48)]).default([96, 160]),
   /** Stage-1 steps and stage-2 epochs. */
   steps: z.int().positive().default(300),
@@ -83,6 +85,7 @@ export async function runSyntheticMist(
     testNormal: o.testVideos,
     testAnomalous: o.testVideos,
     frames: o.frames,
+    scenes: o.scenes,
   });
   const manifest: VideoManifest = {
     dataset: 'synthetic',

@@ -39,6 +39,8 @@ export const SyntheticVideosOptionsSchema = z
     /** Frames per video, drawn uniformly from [min, max] (or exactly n). */
     frames: z.union([z.int().min(16), z.tuple([z.int().min(16), z.int().min(16)])]).default([96, 160]),
     width: z.int().min(16).default(64),
+    /** Fixed cameras (backgrounds) the videos are spread over, as surveillance sets are (ShanghaiTech: 13). */
+    scenes: z.int().min(1).max(1000).default(3),
     height: z.int().min(16).default(64),
     fps: z.number().positive().default(25),
     /** Length of the anomalous interval as a share of the video, drawn uniformly from [min, max]. */
@@ -90,6 +92,8 @@ interface Mover {
   vy: number;
   r: number;
   rgb: [number, number, number];
+  /** Striped (the abnormal movers): high-contrast edges that move with the disc. */
+  striped?: boolean;
 }
 
 const clamp255 = (v: number): number => (v < 0 ? 0 : v > 255 ? 255 : Math.round(v));
@@ -135,7 +139,12 @@ function drawDisc(frame: Float32Array, w: number, h: number, m: Mover): void {
       const a = Math.min(1, Math.max(0, m.r + 0.5 - Math.sqrt((x - m.x) * (x - m.x) + (y - m.y) * (y - m.y))));
       if (a <= 0) continue;
       const i = (y * w + x) * 3;
-      for (let c = 0; c < 3; c++) frame[i + c] = (1 - a) * (frame[i + c] as number) + a * m.rgb[c]!;
+      // Stripes two pixels wide across the disc, its colour and its complement in turn.
+      const dark = m.striped === true && Math.floor((x - m.x + m.r) / 2) % 2 === 1;
+      for (let c = 0; c < 3; c++) {
+        const v = dark ? 255 - m.rgb[c]! : m.rgb[c]!;
+        frame[i + c] = (1 - a) * (frame[i + c] as number) + a * v;
+      }
     }
 }
 
@@ -160,12 +169,14 @@ interface Plan {
   interval?: [number, number];
   event: 'erratic' | 'intruder' | 'none';
   seed: number;
+  /** Seed of the scene's background: videos of one scene share it, as a fixed camera's do. */
+  sceneSeed: number;
 }
 
 /** Renders one video's raw RGB frames, [frames, H, W, 3]. Deterministic in the plan. */
 function render(plan: Plan, w: number, h: number): Uint8Array {
   const rng = createRng(plan.seed);
-  const bg = background(rng, w, h);
+  const bg = background(createRng(plan.sceneSeed), w, h);
   const side = Math.min(w, h);
   const slow: Mover[] = Array.from({ length: rng.int(2, 5) }, () => {
     const r = side * (0.05 + 0.04 * rng.float());
@@ -192,6 +203,7 @@ function render(plan: Plan, w: number, h: number): Uint8Array {
         vy: 0,
         r,
         rgb: colour(rng),
+        striped: true,
       });
     }
   } else if (plan.event === 'intruder') {
@@ -201,7 +213,7 @@ function render(plan: Plan, w: number, h: number): Uint8Array {
     const y = h * (0.3 + 0.4 * rng.float());
     const span = w + 2 * r;
     const v = span / Math.max(1, a1 - a0);
-    events.push({ x: fromLeft ? -r : w - 1 + r, y, vx: fromLeft ? v : -v, vy: 0, r, rgb: colour(rng) });
+    events.push({ x: fromLeft ? -r : w - 1 + r, y, vx: fromLeft ? v : -v, vy: 0, r, rgb: colour(rng), striped: true });
   }
   const out = new Uint8Array(plan.frames * h * w * 3);
   const frame = new Float32Array(w * h * 3);
@@ -355,6 +367,8 @@ export async function makeSyntheticVideos(
     ['test', 'normal', o.testNormal],
     ['test', 'anomalous', o.testAnomalous],
   ];
+  // The cameras: each video is filmed by one of them, in turn.
+  const sceneSeeds = Array.from({ length: o.scenes }, () => rng.int(0, 2 ** 31));
   for (const [split, label, n] of groups)
     for (let i = 0; i < n; i++) {
       const frames = rng.int(fMin, fMax + 1);
@@ -366,6 +380,7 @@ export async function makeSyntheticVideos(
         frames,
         event: 'none',
         seed: 0,
+        sceneSeed: sceneSeeds[plans.length % sceneSeeds.length]!,
       };
       if (label === 'anomalous') {
         const [s0, s1] = o.intervalFraction;
