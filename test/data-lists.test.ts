@@ -103,4 +103,142 @@ test('malformed list files give ERR_MIST_FORMAT, missing ones ERR_MIST_IO', asyn
   }
 });
 
+/** Writes `text` to a file in a fresh temporary folder and passes its path to `fn`. */
+function withFile(name: string, text: string, fn: (path: string) => void | Promise<void>): Promise<void> {
+  const { dir, cleanup } = tempDir();
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return Promise.resolve(fn(path)).finally(cleanup);
+}
+
+test('readUcfCrimeList: spaces and CRLF around lines; the folder and the extension are both required', async () => {
+  await withFile(
+    'u.txt',
+    '  Abuse/Abuse028_x264.mp4 \r\n\r\nTesting_Normal_Videos_Anomaly/Normal_Videos_003_x264.mp4\n',
+    (p) => {
+      assert.equal(readUcfCrimeList(p), [
+        { name: 'Abuse028_x264', path: 'Abuse/Abuse028_x264.mp4', className: 'Abuse', label: 1 },
+        {
+          name: 'Normal_Videos_003_x264',
+          path: 'Testing_Normal_Videos_Anomaly/Normal_Videos_003_x264.mp4',
+          className: 'Normal',
+          label: 0,
+        },
+      ]);
+    },
+  );
+  await withFile('u.txt', 'Abuse/Abuse028_x264.mp4\nnot-a-path\n', async (p) => {
+    const e = await expectCode(() => readUcfCrimeList(p), 'ERR_MIST_FORMAT');
+    assert.is(e.message, `${p}:2: expected Class/Name.mp4, got "not-a-path"`);
+  });
+  await withFile('u.txt', 'Abuse028_x264.mp4\n', async (p) => {
+    const e = await expectCode(() => readUcfCrimeList(p), 'ERR_MIST_FORMAT'); // no folder
+    assert.is(e.message, `${p}:1: expected Class/Name.mp4, got "Abuse028_x264.mp4"`);
+  });
+  await withFile('u.txt', 'Abuse.old/Abuse028_x264\n', async (p) => {
+    await expectCode(() => readUcfCrimeList(p), 'ERR_MIST_FORMAT'); // a dot, but no extension at the end
+  });
+  const long = 'x'.repeat(100);
+  await withFile('u.txt', `${long}\n`, async (p) => {
+    const e = await expectCode(() => readUcfCrimeList(p), 'ERR_MIST_FORMAT');
+    assert.is(e.message, `${p}:1: expected Class/Name.mp4, got "${'x'.repeat(80)}"`);
+  });
+  const io = await expectCode(() => readUcfCrimeList('/nonexistent-dir/u.txt'), 'ERR_MIST_IO');
+  assert.match(io.message, /^cannot read list file \/nonexistent-dir\/u\.txt: /);
+});
+
+test('videoName strips only a final known extension', () => {
+  assert.is(videoName('feats/Abuse028_x264.mp4.npy'), 'Abuse028_x264.mp4');
+  assert.is(videoName('01_0014.H5'), '01_0014');
+  assert.is(videoName('01_0014.json'), '01_0014.json');
+});
+
+test('readShanghaiTechList: header lines, spaces in cells, frame counts 0 and -1', async () => {
+  await withFile('s.csv', 'video-id\n01_0014\n01_0015\n', (p) => {
+    assert.equal(readShanghaiTechList(p), [{ name: '01_0014' }, { name: '01_0015' }]);
+  });
+  for (const header of ['video_id', 'Video ID', 'videoid'])
+    await withFile('s.csv', `${header}\n01_0014\n`, (p) =>
+      assert.equal(readShanghaiTechList(p), [{ name: '01_0014' }]),
+    );
+  // Only a first line that is the header itself is dropped.
+  for (const first of ['my_video_id', 'video_id_2'])
+    await withFile('s.csv', `${first}\n01_0014\n`, (p) =>
+      assert.equal(readShanghaiTechList(p), [{ name: first }, { name: '01_0014' }]),
+    );
+  await withFile('s.txt', '', (p) => assert.equal(readShanghaiTechList(p), []));
+  await withFile('s.txt', '01_001 , 1 , 0\n01_0015,0,-1\n01_0016,1,12\n', (p) => {
+    assert.equal(readShanghaiTechList(p), [
+      { name: '01_001', label: 1, frames: 0 },
+      { name: '01_0015', label: 0 },
+      { name: '01_0016', label: 1, frames: 12 },
+    ]);
+  });
+});
+
+test('readShanghaiTechList: the message of each malformed line', async () => {
+  await withFile('s.txt', '01_001,0,764\n01_0015\n', async (p) => {
+    const e = await expectCode(() => readShanghaiTechList(p), 'ERR_MIST_FORMAT');
+    assert.is(e.message, `${p}:2: expected the same form as line 1 (3 field(s)), got "01_0015"`);
+  });
+  await withFile('s.txt', '01_001,0,764,x\n01_0015,0,764,x\n', async (p) => {
+    const e = await expectCode(() => readShanghaiTechList(p), 'ERR_MIST_FORMAT');
+    assert.is(e.message, `${p}:1: expected the same form as line 1 (4 field(s)), got "01_001,0,764,x"`);
+  });
+  await withFile('s.txt', '01_001,0,764\n01_0015,1,-2\n', async (p) => {
+    const e = await expectCode(() => readShanghaiTechList(p), 'ERR_MIST_FORMAT');
+    assert.is(e.message, `${p}:2: bad frame count "-2"`);
+  });
+  await withFile('s.txt', '01_001,0,7.5\n', async (p) => {
+    const e = await expectCode(() => readShanghaiTechList(p), 'ERR_MIST_FORMAT');
+    assert.is(e.message, `${p}:1: bad frame count "7.5"`);
+  });
+  await withFile('s.txt', '01_001,yes\n', async (p) => {
+    const e = await expectCode(() => readShanghaiTechList(p), 'ERR_MIST_FORMAT');
+    assert.is(e.message, `${p}:1: label must be 0 or 1, got "yes"`);
+  });
+});
+
+test('readRtfmList: crops, _i3d, and the labels the names carry', async () => {
+  const text = [
+    'G:\\UCF_Test_ten_crop_i3d\\Abuse028_x264_i3d.npy',
+    '/data/UCF/Normal_Videos_003_x264__0.npy',
+    '/data/UCF/Normal_Videos_003_x264__1.npy',
+    '/xd/Show.2019__#00-01-02_00-01-30_label_A__3.npy',
+    '/xd/Show.2019__#00-01-02_00-01-30_label_B2-0-0__12.npy',
+    '/xd/Show__2019_label_A__4.npy',
+    '/xd/Clip_label_A_x.npy',
+    '/xd/Clip_label_A-1.npy',
+    '/xd/Clip_label_AB.npy',
+    '/sh/Test_i3d_v2_i3d.npy',
+    '/x/Abnormal_Videos_001.npy',
+  ].join('\r\n');
+  await withFile('a.list', text, (p) => {
+    const l = readRtfmList(p);
+    const short = l.map((e) => [e.name, e.crop, e.label]);
+    assert.equal(short, [
+      ['Abuse028_x264', undefined, undefined],
+      ['Normal_Videos_003_x264', 0, 0],
+      ['Normal_Videos_003_x264', 1, 0],
+      ['Show.2019__#00-01-02_00-01-30_label_A', 3, 0],
+      ['Show.2019__#00-01-02_00-01-30_label_B2-0-0', 12, 1],
+      ['Show__2019_label_A', 4, 0],
+      ['Clip_label_A_x', undefined, 0],
+      ['Clip_label_A-1', undefined, 0],
+      ['Clip_label_AB', undefined, 1],
+      ['Test_i3d_v2', undefined, undefined],
+      ['Abnormal_Videos_001', undefined, undefined],
+    ]);
+    assert.is(l[0]!.path, 'G:\\UCF_Test_ten_crop_i3d\\Abuse028_x264_i3d.npy');
+    assert.is(l[1]!.path, '/data/UCF/Normal_Videos_003_x264__0.npy');
+    assert.equal(uniqueVideoNames(l.slice(0, 5)), [
+      'Abuse028_x264',
+      'Normal_Videos_003_x264',
+      'Show.2019__#00-01-02_00-01-30_label_A',
+      'Show.2019__#00-01-02_00-01-30_label_B2-0-0',
+    ]);
+  });
+  assert.equal(uniqueVideoNames([]), []);
+});
+
 test.run();

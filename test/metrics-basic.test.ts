@@ -10,6 +10,7 @@ import {
   scoreGap,
   thresholdCounts,
 } from '../lib/index.js';
+import { mergeSorted } from '../lib/eval/metrics.js';
 import { expectCode, test } from './helpers.js';
 
 const close = (a: number, b: number, msg?: string): void =>
@@ -113,6 +114,89 @@ test('false alarm rate: strict > threshold, configurable; score gap', async () =
   await expectCode(() => falseAlarmRate([0.1], { threshold: NaN }), 'ERR_MIST_ARG');
   // Anomalous frames average 0.8, normal ones 0.2.
   close(scoreGap([1, 0, 1, 0], [0.7, 0.1, 0.9, 0.3]), 0.6);
+});
+
+test('mergeSorted: the ascending merge of two ascending arrays, either one running out first', () => {
+  const m = (a: number[], b: number[]): number[] => [...mergeSorted(Float64Array.from(a), Float64Array.from(b))];
+  assert.equal(m([1, 3, 5], [2, 3, 4, 6, 7]), [1, 2, 3, 3, 4, 5, 6, 7]);
+  assert.equal(m([4, 8, 9], [1, 2]), [1, 2, 4, 8, 9]);
+  assert.equal(m([], [1, 2]), [1, 2]);
+  assert.equal(m([1, 2], []), [1, 2]);
+  // Float64Array.sort puts -0 before +0; the merge keeps that order (a's -0 comes first).
+  const z = mergeSorted(Float64Array.from([-0]), Float64Array.from([0]));
+  assert.ok(Object.is(z[0], -0) && Object.is(z[1], 0));
+});
+
+test('the messages of every refused input name the function', async () => {
+  const msg = async (fn: () => unknown, code: string, message: string): Promise<void> => {
+    assert.is((await expectCode(fn, code)).message, message);
+  };
+  await msg(() => thresholdCounts([0], [0.1, 0.2]), 'ERR_MIST_SHAPE', 'thresholdCounts: 1 labels but 2 scores');
+  await msg(() => thresholdCounts([], []), 'ERR_MIST_METRIC', 'thresholdCounts: no frames');
+  await msg(() => frameAuc([0, 1], [0.1]), 'ERR_MIST_SHAPE', 'frameAuc: 2 labels but 1 scores');
+  await msg(() => frameAuc([0, 2], [0.1, 0.2]), 'ERR_MIST_ARG', 'frameAuc: labels must be 0 or 1, got 2 at frame 1');
+  await msg(() => averagePrecision([0, 1], [NaN, 0.1]), 'ERR_MIST_ARG', 'averagePrecision: score at frame 0 is NaN');
+  await msg(() => prAuc([1], []), 'ERR_MIST_SHAPE', 'prAuc: 1 labels but 0 scores');
+  await msg(
+    () => frameAuc([0, 0], [0.1, 0.2]),
+    'ERR_MIST_METRIC',
+    'AUC is undefined when all frames are normal (0): it needs both classes',
+  );
+  await msg(
+    () => frameAuc([1, 1], [0.1, 0.2]),
+    'ERR_MIST_METRIC',
+    'AUC is undefined when all frames are anomalous (1): it needs both classes',
+  );
+  await msg(
+    () => rocCurve([0, 0], [0.1, 0.2]),
+    'ERR_MIST_METRIC',
+    'the ROC curve is undefined when all frames are normal (0): it needs both classes',
+  );
+  await msg(
+    () => rocCurve([1, 1], [0.1, 0.2]),
+    'ERR_MIST_METRIC',
+    'the ROC curve is undefined when all frames are anomalous (1): it needs both classes',
+  );
+  await msg(
+    () => prCurve([0, 0], [0.1, 0.2]),
+    'ERR_MIST_METRIC',
+    'the precision-recall curve is undefined without anomalous (1) frames',
+  );
+  await msg(
+    () => averagePrecision([0, 0], [0.1, 0.2]),
+    'ERR_MIST_METRIC',
+    'average precision is undefined without anomalous (1) frames',
+  );
+  await msg(() => prAuc([0, 0], [0.1, 0.2]), 'ERR_MIST_METRIC', 'PR-AUC is undefined without anomalous (1) frames');
+  await msg(
+    () => falseAlarmRate([0.1], { threshold: '0.5' as never }),
+    'ERR_MIST_ARG',
+    'falseAlarmRate: threshold must be a number (got 0.5)',
+  );
+  await msg(() => falseAlarmRate([]), 'ERR_MIST_METRIC', 'false alarm rate is undefined without normal-video frames');
+  await msg(() => falseAlarmRate([0.1, NaN]), 'ERR_MIST_ARG', 'falseAlarmRate: score at frame 1 is NaN');
+  await msg(() => scoreGap([0, 1], [0.1]), 'ERR_MIST_SHAPE', 'scoreGap: 2 labels but 1 scores');
+  await msg(() => scoreGap([0, 1], [0.1, NaN]), 'ERR_MIST_ARG', 'scoreGap: score at frame 1 is NaN');
+  await msg(() => scoreGap([0, 3], [0.1, 0.2]), 'ERR_MIST_ARG', 'scoreGap: labels must be 0 or 1, got 3 at frame 1');
+  await msg(
+    () => scoreGap([0, 0], [0.1, 0.2]),
+    'ERR_MIST_METRIC',
+    'score gap is undefined when all frames are normal (0)',
+  );
+  await msg(
+    () => scoreGap([1, 1], [0.1, 0.2]),
+    'ERR_MIST_METRIC',
+    'score gap is undefined when all frames are anomalous (1)',
+  );
+});
+
+test('drop_intermediate keeps a point where only the false positives change step, as scikit-learn does', () => {
+  // (tp, fp) from the top: (1, 0) (1, 1) (1, 3): the second difference of fps is 1 at the
+  // middle point, that of tps 0; scikit-learn keeps a point when either is non-zero.
+  const roc = rocCurve([1, 0, 0, 0], [0.9, 0.8, 0.7, 0.7]);
+  assert.equal([...roc.thresholds], [Infinity, 0.9, 0.8, 0.7]);
+  assert.equal([...roc.fpr], [0, 0, 1 / 3, 1]);
+  assert.equal([...roc.tpr], [0, 1, 1, 1]);
 });
 
 test.run();

@@ -132,4 +132,62 @@ test('segmentFeatures: mean over the clips of each segment, L2-normalised', asyn
   await expectCode(() => segmentFeatures({ data: new Float32Array(8), shape: [2, 2, 2] }), 'ERR_MIST_SHAPE');
 });
 
+test('segmentsToClips: one segment, and the checks of its arguments', async () => {
+  // N = 3, 1 segment: t = round([1, 3]) = [1, 3]: clips 1..2, i.e. [0, 2).
+  assert.equal(segmentsToClips(3, 1), [{ start: 0, end: 2 }]);
+  // N = 5, 2 segments: t = round([1, 3, 5]) = [1, 3, 5]: clips 1..2 and 3..4.
+  assert.equal(segmentsToClips(5, 2), [
+    { start: 0, end: 2 },
+    { start: 2, end: 4 },
+  ]);
+  const c = await expectCode(() => segmentsToClips(-1), 'ERR_MIST_ARG');
+  assert.is(c.message, 'clipCount must be a non-negative integer (got -1)');
+  await expectCode(() => segmentsToClips(2.5), 'ERR_MIST_ARG');
+  const z = await expectCode(() => segmentsToClips(3, 0), 'ERR_MIST_ARG');
+  assert.is(z.message, 'segments must be a positive integer (got 0)');
+  const h = await expectCode(() => segmentsToClips(3, 1.5), 'ERR_MIST_ARG');
+  assert.is(h.message, 'segments must be a positive integer (got 1.5)');
+});
+
+test('segmentScoresToClips: its messages, and one clip takes the last segment', async () => {
+  const e = await expectCode(() => segmentScoresToClips([], 100), 'ERR_MIST_ARG');
+  assert.is(e.message, 'segmentScoresToClips: no segment scores');
+  const f = await expectCode(() => segmentScoresToClips([1], -1), 'ERR_MIST_ARG');
+  assert.is(f.message, 'frames must be a non-negative integer (got -1)');
+  // 16 frames = 1 clip; all 3 segments cover clip 0 (t = [1, 1, 1, 1]), the last one wins.
+  assert.equal([...segmentScoresToClips([0.5, 0.25, 0.75], 16)], [0.75]);
+});
+
+test('segmentFeatures: 32 segments by default, zero segments stay zero, empty and wrong inputs', async () => {
+  // One clip [3, 4]: every one of the 32 segments is that clip, normalised to [0.6, 0.8].
+  const one = segmentFeatures({ data: new Float32Array([3, 4]), shape: [1, 2] });
+  assert.equal(one.shape, [32, 2]);
+  for (let i = 0; i < 32; i++) {
+    assert.ok(Math.abs(one.data[2 * i]! - 0.6) < 1e-7 && Math.abs(one.data[2 * i + 1]! - 0.8) < 1e-7, `row ${i}`);
+  }
+  // A clip of zeros has no norm: it stays zero (not NaN). 2 clips, 2 segments: t = [1, 2, 2],
+  // segments = clip 0 and clip 1 (alone, 2..1 is empty).
+  const z = segmentFeatures({ data: new Float32Array([0, 0, 0, 5]), shape: [2, 2] }, { segments: 2 });
+  assert.equal([...z.data], [0, 0, 0, 1]);
+  const e = await expectCode(() => segmentFeatures({ data: new Float32Array(0), shape: [0, 3] }), 'ERR_MIST_SHAPE');
+  assert.is(e.message, 'segmentFeatures: no clips');
+  const r = await expectCode(() => segmentFeatures({ data: new Float32Array(8), shape: [2, 2, 2] }), 'ERR_MIST_SHAPE');
+  assert.is(r.message, 'segmentFeatures: need [N, D], got [2, 2, 2]');
+});
+
+test('clipScoresToFrames: one frame a clip, partial last clip, filled tail, and its messages', async () => {
+  assert.equal([...clipScoresToFrames([1, 0, 1], 3, { clipLength: 1 })], [1, 0, 1]);
+  // 3 clips of 4 frames for 10 frames: the third clip covers frames 8-9 only.
+  assert.equal([...clipScoresToFrames([1, 2, 3], 10, { clipLength: 4 })], [1, 1, 1, 1, 2, 2, 2, 2, 3, 3]);
+  // 2 clips of 2 frames for 7 frames, filled: frames 4-6 repeat the last clip.
+  assert.equal([...clipScoresToFrames([1, 2], 7, { clipLength: 2, fill: 'last' })], [1, 1, 2, 2, 2, 2, 2]);
+  assert.equal([...clipScoresToFrames([], 0)], []);
+  const f = await expectCode(() => clipScoresToFrames([1], 2.5), 'ERR_MIST_ARG');
+  assert.is(f.message, 'frames must be a non-negative integer (got 2.5)');
+  const l = await expectCode(() => clipScoresToFrames([1], 4, { clipLength: 0 }), 'ERR_MIST_ARG');
+  assert.is(l.message, 'clipLength must be a positive integer (got 0)');
+  const s = await expectCode(() => clipScoresToFrames([1, 2], 7, { clipLength: 2 }), 'ERR_MIST_SHAPE');
+  assert.is(s.message, '2 clip scores cover 4 frames, fewer than the 7 to score');
+});
+
 test.run();

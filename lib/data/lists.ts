@@ -62,11 +62,11 @@ export function readUcfCrimeList(path: string): VideoEntry[] {
  */
 export function readShanghaiTechList(path: string): VideoEntry[] {
   let all = lines(path);
-  if (all[0] !== undefined && /^video[-_ ]?id$/i.test(all[0])) all = all.slice(1);
-  let columns = -1;
+  if (/^video[-_ ]?id$/i.test(all[0] ?? '')) all = all.slice(1);
+  let columns = 0; // the field count of line 1 (a line always has at least one)
   return all.map((line, i) => {
     const cells = line.split(',').map((c) => c.trim());
-    if (columns < 0) columns = cells.length;
+    if (columns === 0) columns = cells.length;
     const where = `${path}:${i + 1}`;
     if (cells.length !== columns || cells.length > 3) {
       throw new MistError(ErrorCode.FORMAT, `${where}: expected the same form as line 1 (${columns} field(s)), got ${JSON.stringify(line)}`);
@@ -103,7 +103,7 @@ export function readRtfmList(path: string): VideoEntry[] {
     name = name.replace(/_i3d$/i, '');
     entry.name = name;
     if (/^Normal_Videos/i.test(name)) entry.label = 0;
-    else if (/_label_A(\b|$|_)/.test(name)) entry.label = 0;
+    else if (/_label_A(?![A-Za-z0-9])/.test(name)) entry.label = 0;
     else if (/_label_/.test(name)) entry.label = 1;
     return entry;
   });

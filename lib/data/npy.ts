@@ -201,7 +201,7 @@ export function parseNpy(bytes: Uint8Array, source = '<buffer>'): NpyArray {
       `${source}: truncated .npy data (${bytes.length - dataStart} bytes, shape (${shape.join(', ')}) needs ${nbytes})`,
     );
   }
-  const big = order === '>' && info.size > 1;
+  const big = order === '>'; // reversing the bytes of 1-byte elements changes nothing
   let data = info.make(n);
   if (info.dtype === 'float16') {
     const out = data as Float32Array;
@@ -258,7 +258,7 @@ export function encodeNpy(array: { data: NpyData; shape: readonly number[] }): U
   out[6] = 1;
   out[7] = 0;
   new DataView(out.buffer).setUint16(8, header.length, true);
-  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
+  out.set(new TextEncoder().encode(header), 10); // ASCII: the same bytes in latin1 and UTF-8
   // Typed arrays are little-endian on every platform Node supports here (x64, arm64).
   out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
   return out;

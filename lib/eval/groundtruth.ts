@@ -65,7 +65,7 @@ function usable(frames: number, truncate: boolean): number {
 const FrameCounts = z.union([z.string(), z.instanceof(Map), z.record(z.string(), z.number())]);
 
 function isInt(t: string | undefined): boolean {
-  return t !== undefined && /^-?\d+$/.test(t);
+  return /^-?\d+$/.test(t ?? '');
 }
 
 /**
@@ -81,9 +81,10 @@ export function readFrameCounts(path: string): Map<string, number> {
     .split(/\r?\n/)
     .forEach((line, i) => {
       const t = line.trim().split(/\s+/);
-      if (t.length < 2 || t[0] === '') return;
+      if (t.length < 2) return; // blank lines, headers (a trimmed line never splits into a leading '')
       let n: string | undefined;
-      if (t.length >= 7 && !isInt(t[1]) && isInt(t[6])) n = t[6];
+      // MIST's 7 columns (t[6] is absent on shorter lines), else `name frames ...`.
+      if (!isInt(t[1]) && isInt(t[6])) n = t[6];
       else if (isInt(t[1])) n = t[1];
       if (n === undefined || Number(n) < 0)
         throw new MistError(ErrorCode.FORMAT, `${path}:${i + 1}: no frame count on this line`);
@@ -108,6 +109,9 @@ function toCountMap(fc: z.infer<typeof FrameCounts>): Map<string, number> {
   }
   return m;
 }
+
+/** Each convention's [start shift, end shift] from the annotation's numbers to 0-based [s, e). */
+const CONVENTIONS = { mist: [0, 0], inclusive: [0, 1], sultani: [-1, 0] } as const;
 
 /** Options of loadUcfCrimeGroundTruth(). */
 export const UcfCrimeGroundTruthOptionsSchema = z.strictObject({
@@ -135,8 +139,7 @@ export function loadUcfCrimeGroundTruth(options?: UcfCrimeGroundTruthOptions): G
   const o = parseOptions(UcfCrimeGroundTruthOptionsSchema, options, 'UCF-Crime ground-truth options');
   const annotation = o.annotation ?? packageDataPath('ucf-crime', 'Temporal_Anomaly_Annotation_for_Testing_Videos.txt');
   const counts = toCountMap(o.frameCounts ?? packageDataPath('ucf-crime', 'Temporal_Anomaly_Annotation_New.txt'));
-  const shift = o.convention === 'sultani' ? -1 : 0;
-  const endPlus = o.convention === 'inclusive' ? 1 : 0;
+  const [shift, endPlus] = CONVENTIONS[o.convention];
   const videos: VideoGroundTruth[] = [];
   const lines = readFileOrThrow(annotation, 'annotation').toString('utf8').split(/\r?\n/);
   lines.forEach((line, i) => {
@@ -300,7 +303,7 @@ export function loadXdViolenceGroundTruth(options: XdViolenceGroundTruthOptions)
       const full = new Uint8Array(counts.get(name) as number);
       const s = spans.get(name) ?? [];
       for (let k = 0; k < s.length; k += 2) full.fill(1, s[k] as number, Math.min(full.length, s[k + 1] as number));
-      push(name, full, spans.has(name) || s.length > 0);
+      push(name, full, spans.has(name)); // an annotated line always has spans
     }
   }
   return finish('xd-violence', videos);

@@ -73,9 +73,9 @@ export function split(labels: Labels, scores: Scores, what: string): Split {
   return { pos, neg };
 }
 
-function needBoth(s: Split, what: string): void {
-  if (s.pos.length === 0 || s.neg.length === 0) {
-    const only = s.pos.length === 0 ? 'normal (0)' : 'anomalous (1)';
+function needBoth(positives: number, negatives: number, what: string): void {
+  if (positives === 0 || negatives === 0) {
+    const only = positives === 0 ? 'normal (0)' : 'anomalous (1)';
     throw new MistError(ErrorCode.METRIC, `${what} is undefined when all frames are ${only}: it needs both classes`);
   }
 }
@@ -145,7 +145,7 @@ export function frameAuc(labels: Labels, scores: Scores): number {
 
 /** frameAuc on an already split input. Internal. */
 export function aucOf(s: Split): number {
-  needBoth(s, 'AUC');
+  needBoth(s.pos.length, s.neg.length, 'AUC');
   // Twice the trapezoid area in integer counts (exact below 2^53), divided once at the end.
   let area = 0;
   let pTp = 0;
@@ -172,8 +172,7 @@ export interface RocCurve {
  */
 export function rocCurve(labels: Labels, scores: Scores, options?: { dropIntermediate?: boolean }): RocCurve {
   const c = thresholdCounts(labels, scores);
-  if (c.positives === 0 || c.negatives === 0)
-    needBoth({ pos: new Float64Array(c.positives), neg: new Float64Array(c.negatives) }, 'the ROC curve');
+  needBoth(c.positives, c.negatives, 'the ROC curve');
   let keep: number[] | undefined;
   const m = c.thresholds.length;
   if ((options?.dropIntermediate ?? true) && m > 2) {
@@ -257,7 +256,7 @@ export function apOf(s: Split): number {
   let sum = 0;
   let pTp = 0;
   walkPr(s, 'average precision', (tp, fp, P) => {
-    if (tp !== pTp) sum += ((tp - pTp) / P) * (tp / (tp + fp));
+    sum += ((tp - pTp) / P) * (tp / (tp + fp)); // 0 where tp did not change (tp + fp >= 1)
     pTp = tp;
   });
   return sum;

@@ -32,13 +32,12 @@ export function segmentsToClips(clipCount: number, segments = 32): ClipRange[] {
   if (!Number.isInteger(segments) || segments < 1)
     throw new MistError(ErrorCode.ARG, `segments must be a positive integer (got ${String(segments)})`);
   if (clipCount === 0) return [];
-  const t = new Array<number>(segments + 1);
-  for (let i = 0; i <= segments; i++) t[i] = Math.round(1 + (i * (clipCount - 1)) / segments);
+  const t = Array.from({ length: segments + 1 }, (_, i) => Math.round(1 + (i * (clipCount - 1)) / segments));
   const out: ClipRange[] = [];
   for (let i = 0; i < segments; i++) {
     const ss = t[i] as number; // 1-based first clip
-    const ee = (t[i + 1] as number) - 1; // 1-based last clip
-    out.push({ start: ss - 1, end: ee < ss ? ss : ee });
+    const ee = (t[i + 1] as number) - 1; // 1-based last clip, ss - 1 for an empty range
+    out.push({ start: ss - 1, end: Math.max(ss, ee) });
   }
   return out;
 }
@@ -120,7 +119,7 @@ export function clipScoresToFrames(
       throw new MistError(ErrorCode.SHAPE, `${N} clip scores cover ${N * L} frames, fewer than the ${frames} to score`);
     }
   }
-  for (let i = 0; i < N && i * L < frames; i++) out.fill(clipScores[i] as number, i * L, Math.min(frames, (i + 1) * L));
-  if (N * L < frames) out.fill(clipScores[N - 1] as number, N * L, frames);
+  // Frame f takes clip floor(f / L)'s score; frames past the last clip (fill: 'last') the last one's.
+  for (let f = 0; f < frames; f++) out[f] = clipScores[Math.min(Math.floor(f / L), N - 1)] as number;
   return out;
 }
