@@ -5,16 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createFrameCache, openFrameSource, prefetch } from '../lib/data/frame-cache.js';
 import { openVideo, readFrames } from '../lib/data/video.js';
-import { expectCode, skip, tempDir, test } from './helpers.js';
-
-const hasFfmpeg = (() => {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+import { expectCode, hasFfmpeg, skip, tempDir, test } from './helpers.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const bytes = (n: number, fill: number): Uint8Array => new Uint8Array(n).fill(fill);

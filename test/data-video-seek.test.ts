@@ -9,16 +9,8 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openVideo } from '../lib/data/video.js';
 import { outputFrameSize, probeImageSequence, readFrames } from '../lib/data/video.js';
-import { expectCode, sharedData, skip, tempDir, test } from './helpers.js';
+import { expectCode, hasFfmpeg, sharedData, skip, tempDir, test } from './helpers.js';
 
-const hasFfmpeg = (() => {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 const encoders = hasFfmpeg ? execFileSync('ffmpeg', ['-hide_banner', '-encoders']).toString() : '';
 const ffmpeg = (...args: string[]): void => {
   execFileSync('ffmpeg', ['-v', 'error', '-y', ...args]);

@@ -1,5 +1,6 @@
 // Shared helpers for the uvu tests. Each test file runs in its own Node process
 // (scripts/run-tests.mjs), so a native crash in one file cannot hide the others.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -123,3 +124,13 @@ export function pairwiseAuc(scores: number[], labels: number[]): number {
   for (const p of pos) for (const q of neg) wins += p > q ? 1 : p === q ? 0.5 : 0;
   return wins / (pos.length * neg.length);
 }
+
+/** Whether an `ffmpeg` runs from PATH (the video tests skip, visibly, without one). */
+export const hasFfmpeg: boolean = (() => {
+  try {
+    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();

@@ -2,22 +2,12 @@
 // that lists them with their labels and intervals, raw frames that depend only on the seed,
 // and anomalous intervals whose motion is measurably stronger than the rest of the video.
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type VideoReader, openVideo } from '../lib/data/video.js';
 import { makeSyntheticVideos } from '../lib/stage2/synthetic-videos.js';
 import { readVideoManifest } from '../lib/data/manifest.js';
-import { expectCode, skip, tempDir, test } from './helpers.js';
-
-const hasFfmpeg = (() => {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+import { expectCode, hasFfmpeg, skip, tempDir, test } from './helpers.js';
 
 const { dir, cleanup } = tempDir('mist-synthetic-');
 test.after(cleanup);

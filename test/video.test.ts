@@ -5,22 +5,13 @@ import { execFileSync, execSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openVideo } from '../lib/index.js';
-import { ROOT, expectCode, sharedData, skip, tempDir, test } from './helpers.js';
+import { expectCode, hasFfmpeg, ROOT, sharedData, skip, tempDir, test } from './helpers.js';
 
 const videos = [
   { parts: ['ucf-crime', 'videos', 'Normal_Videos_006_x264.mp4'], frames: 450, width: 320, height: 240, fps: 30 },
   { parts: ['ucf-crime', 'videos', 'RoadAccidents002_x264.mp4'], frames: 347, width: 320, height: 240, fps: 30 },
   { parts: ['shanghaitech', 'sample_clip_magazzu', '01_002.avi'], frames: 481, width: 856, height: 480, fps: 24 },
 ];
-
-const hasFfmpeg = (() => {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 /** ffmpeg processes that are children of this test process. */
 function ffmpegChildren(): string[] {

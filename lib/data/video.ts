@@ -126,6 +126,39 @@ function lastLine(stderr: string): string {
   return (l[l.length - 1] ?? '').trim();
 }
 
+/** An ffmpeg child writing raw frames to a pipe, with its last stderr, spawn error and exit. */
+function startFfmpeg(ffmpegPath: string, args: string[]) {
+  const child = spawn(ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const state: { stderr: string; spawnError?: Error } = { stderr: '' };
+  child.stderr.on('data', (d: Buffer) => {
+    state.stderr = (state.stderr + d.toString()).slice(-8000);
+  });
+  child.on('error', (e) => {
+    state.spawnError = e;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, state, exited };
+}
+
+/** The error of an ffmpeg run that did not start or exited non-zero; undefined when it succeeded. */
+function ffmpegFailure(
+  ffmpegPath: string,
+  what: string,
+  state: { stderr: string; spawnError?: Error },
+  code: number | null,
+  signal: NodeJS.Signals | null,
+): MistError | undefined {
+  const e = state.spawnError;
+  if (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return notFound(ffmpegPath, e);
+    return new MistError(ErrorCode.VIDEO, `${what}: ffmpeg failed: ${e.message}`, { cause: e });
+  }
+  if (code !== 0) return new MistError(ErrorCode.VIDEO, `${what}: ffmpeg failed (${signal ?? `exit ${code}`}): ${lastLine(state.stderr)}`);
+  return undefined;
+}
+
 interface ProbeStream {
   codec_name?: string;
   width?: number;
@@ -248,18 +281,7 @@ async function* decodeClips(info: VideoInfo, ffmpegPath: string, o: z.output<typ
   const frameBytes = w * h * 3;
   const clipBytes = frameBytes * L;
 
-  const child = spawn(ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-8000);
-  });
-  let spawnError: Error | undefined;
-  child.on('error', (e) => {
-    spawnError = e;
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal })),
-  );
+  const { child, state, exited } = startFfmpeg(ffmpegPath, args);
   const onAbort = (): void => {
     child.kill('SIGKILL');
   };
@@ -298,18 +320,13 @@ async function* decodeClips(info: VideoInfo, ffmpegPath: string, o: z.output<typ
     }
     const { code, signal } = await exited;
     throwIfAborted(o.signal);
-    if (spawnError) {
-      if ((spawnError as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(ffmpegPath, spawnError);
-      throw new MistError(ErrorCode.VIDEO, `${info.path}: ffmpeg failed: ${spawnError.message}`, { cause: spawnError });
-    }
-    if (code !== 0) {
-      throw new MistError(ErrorCode.VIDEO, `${info.path}: ffmpeg failed (${signal ?? `exit ${code}`}): ${lastLine(stderr)}`);
-    }
+    const failed = ffmpegFailure(ffmpegPath, info.path, state, code, signal);
+    if (failed) throw failed;
     const decoded = index * L + Math.floor(filled / frameBytes);
     if (o.strict && decoded < info.frames) {
       throw new MistError(
         ErrorCode.VIDEO,
-        `${info.path}: truncated or damaged video: decoded ${decoded} of ${info.frames} frames${stderr ? ` (${lastLine(stderr)})` : ''}`,
+        `${info.path}: truncated or damaged video: decoded ${decoded} of ${info.frames} frames${state.stderr ? ` (${lastLine(state.stderr)})` : ''}`,
       );
     }
     const rest = Math.floor(filled / frameBytes);
@@ -533,18 +550,7 @@ function seekPlan(ix: SeekIndex, k: number, n: number): { input: string[]; filte
 /** Runs ffmpeg and reads its raw output into `out`; returns the bytes it wrote. */
 async function decodeInto(ffmpegPath: string, args: string[], out: Uint8Array, what: string, signal?: AbortSignal): Promise<number> {
   throwIfAborted(signal);
-  const child = spawn(ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-8000);
-  });
-  let spawnError: Error | undefined;
-  child.on('error', (e) => {
-    spawnError = e;
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('close', (code, sig) => resolve({ code, signal: sig })),
-  );
+  const { child, state, exited } = startFfmpeg(ffmpegPath, args);
   const onAbort = (): void => {
     child.kill('SIGKILL');
   };
@@ -558,11 +564,8 @@ async function decodeInto(ffmpegPath: string, args: string[], out: Uint8Array, w
     }
     const { code, signal: sig } = await exited;
     throwIfAborted(signal);
-    if (spawnError) {
-      if ((spawnError as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(ffmpegPath, spawnError);
-      throw new MistError(ErrorCode.VIDEO, `${what}: ffmpeg failed: ${spawnError.message}`, { cause: spawnError });
-    }
-    if (code !== 0) throw new MistError(ErrorCode.VIDEO, `${what}: ffmpeg failed (${sig ?? `exit ${code}`}): ${lastLine(stderr)}`);
+    const failed = ffmpegFailure(ffmpegPath, what, state, code, sig);
+    if (failed) throw failed;
     return filled;
   } finally {
     signal?.removeEventListener('abort', onAbort);

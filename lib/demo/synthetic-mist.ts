@@ -36,7 +36,7 @@ export const SyntheticMistOptionsSchema = z.strictObject({
   frames: z.tuple([z.int().min(48), z.int().min(48)]).default([96, 160]),
   /** Stage-1 steps and stage-2 epochs. */
   steps: z.int().positive().default(300),
-  epochs: z.int().positive().default(30),
+  epochs: z.int().positive().default(40),
   width: z
     .number()
     .positive()
@@ -45,7 +45,7 @@ export const SyntheticMistOptionsSchema = z.strictObject({
   side: z.int().min(32).max(112).default(32),
   lr: z.number().positive().default(3e-3),
   /** Videos of each class per stage-2 step (small: more updates per epoch on a small set). */
-  videosPerStep: z.int().positive().default(2),
+  videosPerStep: z.int().positive().default(4),
   frameCacheMb: z.number().min(0).default(512),
   /** Dropout before the main head (the paper's 0.8 is for D = 4096 / 1024 features). */
   dropout: z.number().min(0).lt(1).default(0.5),
