@@ -78,7 +78,9 @@ for (const backbone of ['i3d', 'c3d'] as const) {
       );
       assert.is(r.features.length, 4 * D);
       assert.is(r.scores.length, 4);
-      for (const s of r.scores) assert.ok(s > 0 && s < 1, `score ${s}`);
+      // A softmax probability; a C3D with variance-preserving weights on mean-subtracted (not
+      // scaled) pixels can saturate it to exactly 0 or 1 in float32.
+      for (const s of r.scores) assert.ok(s >= 0 && s <= 1, `score ${s}`);
       // The same clips, decoded in one pass, pre-processed and scored in one batch here.
       const frames = await wholeClips(v.file);
       assert.equal(frames.shape, [4, 16, 48, 48, 3]);

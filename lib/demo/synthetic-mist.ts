@@ -44,6 +44,8 @@ export const SyntheticMistOptionsSchema = z.strictObject({
     .default(1 / 8),
   side: z.int().min(32).max(112).default(32),
   lr: z.number().positive().default(3e-3),
+  /** Stage-2 epochs with the backbone frozen (the SGA branch and head train first). */
+  freezeBackboneEpochs: z.int().min(0).default(0),
   /** Videos of each class per stage-2 step (small: more updates per epoch on a small set). */
   videosPerStep: z.int().positive().default(4),
   frameCacheMb: z.number().min(0).default(512),
@@ -171,7 +173,7 @@ export async function runSyntheticMist(
     encoder,
     epochs: o.epochs,
     videosPerClass: o.videosPerStep,
-    freezeBackboneEpochs: 0,
+    freezeBackboneEpochs: o.freezeBackboneEpochs,
     warmupEpochs: Math.min(5, o.epochs),
     lr: o.lr,
     evalEvery: o.epochs,
