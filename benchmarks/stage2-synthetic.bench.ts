@@ -9,14 +9,14 @@ import { join } from 'node:path';
 import { runSyntheticMist } from '../lib/index.js';
 import { Results } from './results.js';
 
-const epochs = Number(process.argv[2] ?? 40);
+const epochs = Number(process.argv[2] ?? 60);
 const seeds = (process.argv[3] ?? '0,1,2').split(',').map(Number);
 const res = new Results('stage2-synthetic', 'MIST end to end on the synthetic surveillance set');
 const dir = mkdtempSync(join(tmpdir(), 'mist-synthetic-'));
 res.line(
   `Per seed: 16 + 16 training and 12 + 12 test videos (64 x 64, 96-160 frames, 3 fixed cameras), a C3D of width 1/8 ` +
     `at 16 x 32 x 32 (PyTorch's default initialisation), stage 1 300 steps on its features, stage 2 ${epochs} epochs ` +
-    `(4 + 4 videos per step, lr 3e-3, dropout 0.5, the backbone trained from the first epoch, frames cached).`,
+    `(4 + 4 videos per step, lr 1e-3, dropout 0.5, the backbone trained from the first epoch, frames cached).`,
 );
 res.line();
 const rows: string[][] = [];

@@ -36,14 +36,14 @@ export const SyntheticMistOptionsSchema = z.strictObject({
   frames: z.tuple([z.int().min(48), z.int().min(48)]).default([96, 160]),
   /** Stage-1 steps and stage-2 epochs. */
   steps: z.int().positive().default(300),
-  epochs: z.int().positive().default(40),
+  epochs: z.int().positive().default(60),
   width: z
     .number()
     .positive()
     .max(1)
     .default(1 / 8),
   side: z.int().min(32).max(112).default(32),
-  lr: z.number().positive().default(3e-3),
+  lr: z.number().positive().default(1e-3),
   /** Stage-2 epochs with the backbone frozen (the SGA branch and head train first). */
   freezeBackboneEpochs: z.int().min(0).default(0),
   /** Videos of each class per stage-2 step (small: more updates per epoch on a small set). */
