@@ -21,7 +21,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { Results, stats } from './results.js';
+import { engine, Results, stats } from './results.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -106,27 +106,6 @@ async function serve(model: Model, batch: number, width: number): Promise<void> 
   process.exit(0);
 }
 
-/** A child engine answering one JSON line per command. */
-function engine(cmd: string, args: string[]) {
-  const p = spawn(cmd, args, {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, MIST_NUM_THREADS: String(threads) },
-  });
-  const lines = createInterface({ input: p.stdout! })[Symbol.asyncIterator]();
-  const next = async (): Promise<Reply> => {
-    const l = await lines.next();
-    if (l.done) throw new Error(`${cmd} ended early`);
-    return JSON.parse(l.value as string) as Reply;
-  };
-  return {
-    next,
-    ask: async (c: string) => {
-      p.stdin!.write(`${c}\n`);
-      return next();
-    },
-  };
-}
-
 const f0 = (v: number) => v.toFixed(0);
 const f2 = (v: number) => v.toFixed(2);
 
@@ -136,9 +115,9 @@ async function trainPart(model: Model, batch: number, width: number) {
     warmup = Number(opt.warmup),
     fwd = Number(opt.fwd);
   const self = [fileURLToPath(import.meta.url), `--serve=${model}`, `--batch=${batch}`, `--width=${width}`];
-  const ours = engine(process.execPath, ['--import', 'tsx', ...self]);
+  const ours = engine<Reply>(threads, process.execPath, ['--import', 'tsx', ...self]);
   const size = SIZES[model].map(String);
-  const torch = engine(python, [
+  const torch = engine<Reply>(threads, python, [
     join(here, 'finetune_pytorch.py'),
     model,
     String(batch),

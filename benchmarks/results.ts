@@ -1,9 +1,11 @@
 // What every benchmark writes beside its printed table: benchmarks/results/<name>.md, with the
 // date, the command, the machine and the load average when it started and ended, so that a
 // figure quoted in the README can be traced to the run that measured it.
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -66,4 +68,29 @@ export class Results {
     console.log(`\nwrote ${rel}`);
     return rel;
   }
+}
+
+/**
+ * A benchmark engine: a child process answering one JSON line per command, run with
+ * MIST_NUM_THREADS = threads. `next()` reads its next line; `ask(c)` sends a command and reads
+ * the answer.
+ */
+export function engine<R>(threads: number, cmd: string, args: string[]) {
+  const p = spawn(cmd, args, {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, MIST_NUM_THREADS: String(threads) },
+  });
+  const lines = createInterface({ input: p.stdout! })[Symbol.asyncIterator]();
+  const next = async (): Promise<R> => {
+    const l = await lines.next();
+    if (l.done) throw new Error(`${cmd} ended early`);
+    return JSON.parse(l.value as string) as R;
+  };
+  return {
+    next,
+    ask: async (c: string) => {
+      p.stdin!.write(`${c}\n`);
+      return next();
+    },
+  };
 }

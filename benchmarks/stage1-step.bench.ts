@@ -4,13 +4,12 @@
 // (the order alternating every round), so that load which comes and goes on a shared machine
 // falls on both alike. Run: npm run bench:stage1 [-- STEPS]; writes benchmarks/results/stage1-step.md.
 // Needs python3-torch for the PyTorch column (Debian: apt-get install -y python3-torch).
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-import { Results, stats } from './results.js';
+import { engine, Results, stats } from './results.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const steps = Number(process.argv[2] ?? 20);
@@ -54,31 +53,10 @@ async function serve(): Promise<void> {
   process.exit(0);
 }
 
-/** A child engine answering one JSON line per command. */
-function engine(cmd: string, args: string[]) {
-  const p = spawn(cmd, args, {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, MIST_NUM_THREADS: String(threads) },
-  });
-  const lines = createInterface({ input: p.stdout! })[Symbol.asyncIterator]();
-  const next = async (): Promise<Reply> => {
-    const l = await lines.next();
-    if (l.done) throw new Error(`${cmd} ended early`);
-    return JSON.parse(l.value as string) as Reply;
-  };
-  return {
-    next,
-    ask: async (c: string) => {
-      p.stdin!.write(`${c}\n`);
-      return next();
-    },
-  };
-}
-
 async function main(): Promise<void> {
   const res = new Results('stage1-step', 'Stage-1 training step, mist-vad beside PyTorch');
-  const ours = engine(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve']);
-  const torch = engine(python, [join(here, 'stage1_step_pytorch.py'), String(threads)]);
+  const ours = engine<Reply>(threads, process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve']);
+  const torch = engine<Reply>(threads, python, [join(here, 'stage1_step_pytorch.py'), String(threads)]);
   const [a, b] = [await ours.next(), await torch.next()];
   const engines = [
     { name: a.ready!, e: ours, ms: [] as number[], batch: [] as number[] },
