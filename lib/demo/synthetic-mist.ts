@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 import { z } from 'zod';
 
-import type { ManifestVideo, VideoManifest } from '../data/manifest.js';
+import { readVideoManifest, type VideoManifest } from '../data/manifest.js';
 import type { VideoFeatures } from '../data/types.js';
 import { ErrorCode, MistError } from '../errors.js';
 import { evaluate, type Evaluation } from '../eval/evaluate.js';
@@ -89,21 +89,7 @@ export async function runSyntheticMist(
     frames: o.frames,
     scenes: o.scenes,
   });
-  const manifest: VideoManifest = {
-    dataset: 'synthetic',
-    videos: made.videos.map((v): ManifestVideo => ({
-      name: `${v.split}-${v.file
-        .split('/')
-        .pop()!
-        .replace(/\.[^.]+$/, '')}`,
-      path: v.file,
-      media: 'video',
-      label: v.label,
-      split: v.split,
-      intervals: v.intervals,
-      frameCount: v.frames,
-    })),
-  };
+  const manifest: VideoManifest = { ...readVideoManifest(made.manifestPath), dataset: 'synthetic' };
   const tVideos = performance.now();
   const model = { width: o.width, inputSize: [16, o.side, o.side] as const, init: o.init };
   const encoder = SgaEncoder.create({ backbone: 'c3d', ...model, seed: o.seed, dropout: o.dropout });
