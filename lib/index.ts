@@ -296,6 +296,7 @@ export {
   type FinetuneHistoryEntry,
   type FinetuneVideo,
   type EncoderModelOptions,
+  type EncoderTestSet,
 } from './stage2/finetune.js';
 export {
   extractFeatures,

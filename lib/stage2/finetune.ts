@@ -423,13 +423,14 @@ function pick(o: z.output<typeof FinetuneEncoderOptionsSchema>): Partial<Encoder
   return Object.fromEntries(keys.map((k) => [k, (o as Record<string, unknown>)[k]])) as Partial<EncoderHyperparameters>;
 }
 
-interface TestSet {
+/** Test videos and how to label their frames: a ground truth, or a manifest's intervals. */
+export interface EncoderTestSet {
   videos: FinetuneVideo[];
   groundTruth?: GroundTruth;
   manifest?: VideoManifest;
 }
 
-function resolveTest(test: NonNullable<FinetuneEncoderOptions['test']>): TestSet {
+function resolveTest(test: NonNullable<FinetuneEncoderOptions['test']>): EncoderTestSet {
   if ('groundTruth' in test) return { videos: [...test.videos], groundTruth: test.groundTruth };
   const videos = test.videos.filter((v) => v.split === 'test');
   if (videos.length === 0) throw new MistError(ErrorCode.ARG, 'the test manifest has no test video');
@@ -442,7 +443,7 @@ function resolveTest(test: NonNullable<FinetuneEncoderOptions['test']>): TestSet
  */
 export async function evaluateEncoder(
   encoder: SgaEncoder,
-  test: TestSet,
+  test: EncoderTestSet,
   options: {
     testSize?: readonly [number, number] | undefined;
     batchSize?: number;
