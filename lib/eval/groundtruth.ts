@@ -11,7 +11,7 @@ import { ErrorCode, MistError } from '../errors.js';
 import { listDir, readFileOrThrow } from '../data/files.js';
 import { readNpy, type NpyArray } from '../data/npy.js';
 import { readRtfmList, readShanghaiTechList, uniqueVideoNames, videoName, type VideoEntry } from '../data/lists.js';
-import type { VideoManifest } from '../data/manifest.js';
+import { readUcfCrimeAnnotation, type VideoManifest } from '../data/manifest.js';
 import { parseOptions } from '../options.js';
 
 /** Ground truth of one video. */
@@ -140,36 +140,14 @@ export function loadUcfCrimeGroundTruth(options?: UcfCrimeGroundTruthOptions): G
   const annotation = o.annotation ?? packageDataPath('ucf-crime', 'Temporal_Anomaly_Annotation_for_Testing_Videos.txt');
   const counts = toCountMap(o.frameCounts ?? packageDataPath('ucf-crime', 'Temporal_Anomaly_Annotation_New.txt'));
   const [shift, endPlus] = CONVENTIONS[o.convention];
-  const videos: VideoGroundTruth[] = [];
-  const lines = readFileOrThrow(annotation, 'annotation').toString('utf8').split(/\r?\n/);
-  lines.forEach((line, i) => {
-    const t = line.trim().split(/\s+/);
-    if (t[0] === '') return;
-    const where = `${annotation}:${i + 1}`;
-    if (t.length < 6 || !t.slice(2, 6).every(isInt)) {
-      throw new MistError(
-        ErrorCode.FORMAT,
-        `${where}: expected "name class s1 e1 s2 e2", got ${JSON.stringify(line.trim().slice(0, 80))}`,
-      );
-    }
-    const name = videoName(t[0] as string);
-    const className = t[1] as string;
+  // One parser of the annotation file, shared with ucfCrimeVideoManifest().
+  const videos = readUcfCrimeAnnotation(annotation).map(({ name, className, spans, line }): VideoGroundTruth => {
     const n = counts.get(name);
-    if (n === undefined) throw new MistError(ErrorCode.ARG, `no frame count for ${name} (${where})`);
+    if (n === undefined) throw new MistError(ErrorCode.ARG, `no frame count for ${name} (${annotation}:${line})`);
     const labels = new Uint8Array(usable(n, o.truncate));
-    for (const [a, b] of [
-      [t[2], t[3]],
-      [t[4], t[5]],
-    ] as [string, string][]) {
-      const s = Number(a);
-      const e = Number(b);
-      if (s < 0 && e < 0) continue;
-      if (s < 0 || e < s) throw new MistError(ErrorCode.FORMAT, `${where}: bad interval ${s} ${e}`);
-      labels.fill(1, Math.max(0, s + shift), Math.min(labels.length, e + endPlus));
-    }
-    videos.push({ name, className, anomalous: className !== 'Normal', sourceFrames: n, frames: labels.length, labels });
+    for (const [s, e] of spans) labels.fill(1, Math.max(0, s + shift), Math.min(labels.length, e + endPlus));
+    return { name, className, anomalous: className !== 'Normal', sourceFrames: n, frames: labels.length, labels };
   });
-  if (videos.length === 0) throw new MistError(ErrorCode.FORMAT, `${annotation}: no videos`);
   return finish('ucf-crime', videos);
 }
 
