@@ -1,11 +1,10 @@
 // The frame cache (LRU at a byte bound), frame sources reading through it (cached frames equal
 // decoded ones, missing chunks decoded in one run), and prefetch (overlap, order, errors, abort).
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createFrameCache, openFrameSource, prefetch } from '../lib/data/frame-cache.js';
 import { openVideo, readFrames } from '../lib/data/video.js';
-import { expectCode, hasFfmpeg, skip, tempDir, test } from './helpers.js';
+import { expectCode, ffmpeg, hasFfmpeg, skip, tempDir, test } from './helpers.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const bytes = (n: number, fill: number): Uint8Array => new Uint8Array(n).fill(fill);
@@ -40,10 +39,21 @@ test('a frame source through the cache: equal bytes, whole chunks, one decode pe
   try {
     // 60 frames, keyframes every 10: chunks of 16 are frames 0-15, 16-31, 32-47, 48-59.
     const p = join(dir, 'v.mp4');
-    execFileSync('ffmpeg', [
-      '-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=96x64:rate=25', '-frames:v', '60',
-      '-c:v', 'mpeg4', '-g', '10', '-q:v', '3', p,
-    ]); // prettier-ignore
+    ffmpeg(
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=96x64:rate=25',
+      '-frames:v',
+      '60',
+      '-c:v',
+      'mpeg4',
+      '-g',
+      '10',
+      '-q:v',
+      '3',
+      p,
+    );
     const W = 48,
       H = 32;
     const fb = W * H * 3;

@@ -9,12 +9,9 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openVideo } from '../lib/data/video.js';
 import { outputFrameSize, probeImageSequence, readFrames } from '../lib/data/video.js';
-import { expectCode, hasFfmpeg, sharedData, skip, tempDir, test } from './helpers.js';
+import { expectCode, ffmpeg, hasFfmpeg, rawVideoInput, sharedData, skip, tempDir, test } from './helpers.js';
 
 const encoders = hasFfmpeg ? execFileSync('ffmpeg', ['-hide_banner', '-encoders']).toString() : '';
-const ffmpeg = (...args: string[]): void => {
-  execFileSync('ffmpeg', ['-v', 'error', '-y', ...args]);
-};
 
 /** The start frames whose windows differ from the full sequential decode (openVideo's clips). */
 async function mismatches(
@@ -100,18 +97,7 @@ test('lossless videos whose pixels carry the frame number: the right frames, in 
     writeFileSync(join(dir, 'frames.rgb'), raw);
     for (const name of ['known.mkv', 'known.avi']) {
       const p = join(dir, name);
-      const input = [
-        '-f',
-        'rawvideo',
-        '-pix_fmt',
-        'rgb24',
-        '-s',
-        `${W}x${H}`,
-        '-r',
-        '25',
-        '-i',
-        join(dir, 'frames.rgb'),
-      ];
+      const input = rawVideoInput(join(dir, 'frames.rgb'), W, H);
       ffmpeg(...input, '-c:v', 'ffv1', '-g', '6', '-pix_fmt', 'bgr0', p);
       const info = await openVideo(p);
       for (const [start, n] of [

@@ -134,3 +134,13 @@ export const hasFfmpeg: boolean = (() => {
     return false;
   }
 })();
+
+/** Runs ffmpeg quietly (errors only), overwriting its output; throws when it fails. Sync. */
+export function ffmpeg(...args: string[]): void {
+  execFileSync('ffmpeg', ['-v', 'error', '-y', ...args]);
+}
+
+/** ffmpeg's input arguments for a file of raw RGB frames of W x H at `fps`. */
+export function rawVideoInput(file: string, W: number, H: number, fps = 25): string[] {
+  return ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-r', String(fps), '-i', file];
+}

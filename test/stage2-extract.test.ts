@@ -2,14 +2,13 @@
 // the test-time transform. Checked against the same clips decoded in one pass by openVideo,
 // pre-processed and scored here, on synthetic videos; and the clip counts of the three real
 // videos of ../shared/data.
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
 import * as assert from 'uvu/assert';
 
 import { clipTransform, extractFeatures, openVideo, preprocessClips, SgaEncoder } from '../lib/index.js';
 import { makeSyntheticVideos } from '../lib/stage2/synthetic-videos.js';
-import { expectCode, sharedData, tempDir, test } from './helpers.js';
+import { expectCode, ffmpeg, sharedData, tempDir, test } from './helpers.js';
 
 const { dir, cleanup } = tempDir('mist-test-extract-');
 test.after(cleanup);
@@ -109,18 +108,7 @@ test('names from file names or given; errors: two videos of one name, a video sh
   const twice = await expectCode(() => extractFeatures([files[0]!.file, files[0]!.file], encoder), 'ERR_MIST_ARG');
   assert.match(twice.message, /two videos are named normal_000/);
   const short = join(dir, 'short.mp4');
-  execFileSync('ffmpeg', [
-    '-v',
-    'error',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc=size=32x32:rate=25',
-    '-frames:v',
-    '10',
-    '-y',
-    short,
-  ]);
+  ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=32x32:rate=25', '-frames:v', '10', short);
   const e = await expectCode(() => extractFeatures([short], encoder), 'ERR_MIST_ARG');
   assert.match(e.message, /10 frames, fewer than one 16-frame clip/);
   await expectCode(() => extractFeatures([short], encoder, { batchSize: 0 }), 'ERR_MIST_ARG');

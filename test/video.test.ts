@@ -5,7 +5,7 @@ import { execFileSync, execSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openVideo } from '../lib/index.js';
-import { expectCode, hasFfmpeg, ROOT, sharedData, skip, tempDir, test } from './helpers.js';
+import { expectCode, ffmpeg, hasFfmpeg, rawVideoInput, ROOT, sharedData, skip, tempDir, test } from './helpers.js';
 
 const videos = [
   { parts: ['ucf-crime', 'videos', 'Normal_Videos_006_x264.mp4'], frames: 450, width: 320, height: 240, fps: 30 },
@@ -142,21 +142,7 @@ test('memory stays bounded on a video far larger than memory should hold', async
   try {
     // 16 s of 640x480 at 30 fps: 480 frames, 442 MB as raw RGB.
     const p = join(dir, 'long.mp4');
-    execFileSync('ffmpeg', [
-      '-v',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=size=640x480:rate=30',
-      '-t',
-      '16',
-      '-c:v',
-      'mpeg4',
-      '-q:v',
-      '20',
-      p,
-    ]);
+    ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=640x480:rate=30', '-t', '16', '-c:v', 'mpeg4', '-q:v', '20', p);
     const r = await openVideo(p);
     assert.is(r.frames, 480);
     const base = process.memoryUsage().rss;
@@ -197,25 +183,7 @@ test('pixel values and crop position on a lossless video of known pixels', async
     const rgb = join(dir, 'frames.rgb');
     writeFileSync(rgb, raw);
     const p = join(dir, 'known.nut');
-    execFileSync('ffmpeg', [
-      '-v',
-      'error',
-      '-f',
-      'rawvideo',
-      '-pix_fmt',
-      'rgb24',
-      '-s',
-      `${W}x${H}`,
-      '-r',
-      '25',
-      '-i',
-      rgb,
-      '-c:v',
-      'rawvideo',
-      '-pix_fmt',
-      'rgb24',
-      p,
-    ]);
+    ffmpeg(...rawVideoInput(rgb, W, H), '-c:v', 'rawvideo', '-pix_fmt', 'rgb24', p);
     const r = await openVideo(p);
     assert.equal([r.frames, r.width, r.height, r.clipCount], [F, W, H, 1]);
     /** Compares a clip with px() at crop offset (x0, y0), channels in `order`; returns the mismatches. */
