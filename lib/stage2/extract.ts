@@ -5,13 +5,14 @@
 // next batch decoding while the encoder runs on the current one.
 import { z } from 'zod';
 
+import { videoName } from '../data/lists.js';
 import { openFrameSource, prefetch, type FrameCache, type FrameSource } from '../data/frame-cache.js';
 import { ErrorCode, MistError, throwIfAborted } from '../errors.js';
 import { clipTransform, preprocessClips, type ClipSpec } from '../models/preprocess.js';
 import type { SgaEncoder } from '../models/encoder.js';
 import { parseOptions } from '../options.js';
 
-/** A video to extract: a path (its name is the file name without extension) or a name and path. */
+/** A video to extract: a path (named as manifests name it, videoName()) or a name and path. */
 export type ExtractVideo = string | { name: string; path: string };
 
 export const ExtractFeaturesOptionsSchema = z.strictObject({
@@ -54,12 +55,6 @@ export interface ExtractedVideo {
   scores: Float32Array;
 }
 
-function nameOf(path: string): string {
-  const base = path.replace(/\/+$/, '').split('/').pop() ?? path;
-  const dot = base.lastIndexOf('.');
-  return dot > 0 ? base.slice(0, dot) : base;
-}
-
 /**
  * Scores every whole 16-frame clip of each video (frames past 16·floor(N/16) are not scored,
  * as the evaluation protocol says) through the encoder in eval mode and the test-time
@@ -73,7 +68,7 @@ export async function extractFeatures(
   options: ExtractFeaturesOptions = {},
 ): Promise<ExtractedVideo[]> {
   const o = parseOptions(ExtractFeaturesOptionsSchema, options, 'feature extraction options');
-  const list = videos.map((v) => (typeof v === 'string' ? { name: nameOf(v), path: v } : v));
+  const list = videos.map((v) => (typeof v === 'string' ? { name: videoName(v.replace(/[\\/]+$/, '')), path: v } : v));
   const seen = new Set<string>();
   for (const v of list) {
     if (seen.has(v.name)) throw new MistError(ErrorCode.ARG, `two videos are named ${v.name}`);
