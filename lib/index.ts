@@ -305,7 +305,7 @@ export {
   type ExtractedVideo,
   type ExtractProgress,
   type ExtractVideo,
-} from './stage2/extract.js';
+} from './selftrain/extract.js';
 export {
   makeSyntheticVideos,
   SyntheticVideosOptionsSchema,

@@ -16,7 +16,7 @@ import { SgaEncoder } from '../models/encoder.js';
 import { parseOptions } from '../options.js';
 import { generatePseudoLabels } from '../stage1/scoring.js';
 import { trainGenerator } from '../stage1/train.js';
-import { extractFeatures } from '../stage2/extract.js';
+import { extractFeatures } from '../selftrain/extract.js';
 import { finetuneEncoder, type FinetuneProgress } from '../stage2/finetune.js';
 import { makeSyntheticVideos } from '../stage2/synthetic-videos.js';
 

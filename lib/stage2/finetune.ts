@@ -24,7 +24,7 @@ import { parseOptions } from '../options.js';
 import { createRng } from '../rng.js';
 import type { InputSize } from '../types.js';
 import { createBalancedVideoPlan, sampleTrainingClips, type TrainingVideo } from './clips.js';
-import { extractFeatures } from './extract.js';
+import { extractFeatures } from '../selftrain/extract.js';
 import {
   EncoderHyperparameterOptionsSchema,
   freezeRule,

@@ -1,16 +1,16 @@
 // Clip features and scores from an SGA encoder: every non-overlapping 16-frame clip of each
 // video through the test-time transform (docs/MIST.md, Stage 2, Pre-processing; Evaluation),
 // so that stage 1 can run on the features of any encoder, fine-tuned or not, and stage 2 can
-// evaluate itself. Frames are read a batch of clips at a time (one ffmpeg run per batch), the
-// next batch decoding while the encoder runs on the current one.
+// evaluate itself. The clips go through the encoder by encodeClips (lib/score/encode.ts).
 import { z } from 'zod';
 
 import { videoName } from '../data/lists.js';
-import { openFrameSource, prefetch, type FrameCache, type FrameSource } from '../data/frame-cache.js';
+import { openFrameSource, type FrameCache } from '../data/frame-cache.js';
 import { ErrorCode, MistError, throwIfAborted } from '../errors.js';
-import { clipTransform, preprocessClips, type ClipSpec } from '../models/preprocess.js';
+import { clipTransform } from '../models/preprocess.js';
 import type { SgaEncoder } from '../models/encoder.js';
 import { parseOptions } from '../options.js';
+import { encodeClips } from '../score/encode.js';
 
 /** A video to extract: a path (named as manifests name it, videoName()) or a name and path. */
 export type ExtractVideo = string | { name: string; path: string };
@@ -89,39 +89,22 @@ export async function extractFeatures(
     const clips = Math.floor(source.frames / T);
     if (clips < 1)
       throw new MistError(ErrorCode.ARG, `${v.path}: ${source.frames} frames, fewer than one ${T}-frame clip`);
-    const r = await scoreSource(source, clips, T, spec, encoder, o);
-    out.push({ name: v.name, path: v.path, frames: source.frames, clips, ...r });
+    const r = await encodeClips(source, clips, encoder, {
+      views: [spec],
+      batchSize: o.batchSize,
+      prefetch: o.prefetch,
+      signal: o.signal,
+    });
+    out.push({
+      name: v.name,
+      path: v.path,
+      frames: source.frames,
+      clips,
+      featureDim: r.featureDim,
+      features: r.features,
+      scores: r.scores,
+    });
     o.onProgress?.({ video: v.name, done: out.length, videos: list.length, clips, elapsedMs: performance.now() - t0 });
   }
   return out;
-}
-
-async function scoreSource(
-  source: FrameSource,
-  clips: number,
-  T: number,
-  spec: ClipSpec,
-  encoder: SgaEncoder,
-  o: z.output<typeof ExtractFeaturesOptionsSchema>,
-): Promise<{ features: Float32Array; scores: Float32Array; featureDim: number }> {
-  const D = encoder.featureDim;
-  const features = new Float32Array(clips * D);
-  const scores = new Float32Array(clips);
-  const batches = Math.ceil(clips / o.batchSize);
-  const produce = async (b: number, signal: AbortSignal) => {
-    if (b >= batches) return undefined;
-    const first = b * o.batchSize;
-    const n = Math.min(o.batchSize, clips - first);
-    const frames = await source.read(first * T, n * T, { signal });
-    const [, H, W] = frames.shape;
-    const x = await preprocessClips(frames.data, [n, T, H, W, 3], spec);
-    return { first, n, x };
-  };
-  for await (const batch of prefetch(produce, o.prefetch, { signal: o.signal })) {
-    const [, , t, h, w] = batch.x.shape as [number, number, number, number, number];
-    const r = await encoder.forward(batch.x.data, batch.n, [t, h, w]);
-    features.set(r.feature, batch.first * D);
-    scores.set(r.score, batch.first);
-  }
-  return { features, scores, featureDim: D };
 }
