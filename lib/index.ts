@@ -33,11 +33,12 @@ export {
   type ReadFeaturesOptions,
 } from './data/features.js';
 export { featureDims, CropSchema, type FeatureArray, type VideoFeatures, type CropMode } from './data/types.js';
-export { openFeatureStore, type FeatureStore } from './data/hdf5.js';
+export { openFeatureStore, writeFeatureStore, type FeatureStore, type FeatureStoreEntry } from './data/hdf5.js';
 export {
   readUcfCrimeList,
   readShanghaiTechList,
   readRtfmList,
+  writeRtfmList,
   uniqueVideoNames,
   videoName,
   type VideoEntry,
@@ -301,11 +302,40 @@ export {
 export {
   extractFeatures,
   ExtractFeaturesOptionsSchema,
+  cropViews,
+  CropViewsOptionsSchema,
+  CropCountSchema,
+  type CropCount,
+  type CropViewsOptions,
   type ExtractFeaturesOptions,
   type ExtractedVideo,
   type ExtractProgress,
   type ExtractVideo,
 } from './selftrain/extract.js';
+export {
+  selfTrain,
+  SelfTrainOptionsSchema,
+  SelfTrainStage1OptionsSchema,
+  SelfTrainStage2OptionsSchema,
+  StartEncoderOptionsSchema,
+  type SelfTrainOptions,
+  type SelfTrainStage1Options,
+  type SelfTrainStage2Options,
+  type StartEncoderOptions,
+  type SelfTrainTestSet,
+  type SelfTrainProgress,
+  type SelfTrainRound,
+  type SelfTrainResult,
+} from './selftrain/rounds.js';
+export {
+  extractFeatureFiles,
+  ExtractFeatureFilesOptionsSchema,
+  FeatureFileFormatSchema,
+  type ExtractFeatureFilesOptions,
+  type ExtractFilesProgress,
+  type ExtractFilesSummary,
+  type FeatureFileFormat,
+} from './selftrain/extract-files.js';
 export {
   makeSyntheticVideos,
   SyntheticVideosOptionsSchema,
@@ -320,3 +350,24 @@ export {
   type SyntheticMistOptions,
   type SyntheticMistResult,
 } from './demo/synthetic-mist.js';
+
+// ---- Scoring: whole files and live streams -----------------------------------------------------
+export {
+  scoreVideo,
+  ScoreVideoOptionsSchema,
+  TailRuleSchema,
+  type ScoreVideoOptions,
+  type ScoreProgress,
+  type TailRule,
+  type VideoScores,
+} from './score/video.js';
+export {
+  scoreStream,
+  ScoreStreamOptionsSchema,
+  type ScoreStream,
+  type ScoreStreamOptions,
+  type StreamClipScore,
+  type StreamInfo,
+  type StreamSource,
+  type StreamStats,
+} from './score/stream.js';

@@ -4,8 +4,10 @@
 //               SH_Train_new.txt / SH_Test_NEW.txt    "01_0014,1[,frames]" (MIST)
 //   RTFM-style .list files                             one feature path a line, often absolute
 //                                                      Windows or Linux paths of the authors
+import { existsSync } from 'node:fs';
+
 import { ErrorCode, MistError } from '../errors.js';
-import { readFileOrThrow } from './files.js';
+import { readFileOrThrow, writeFileAtomic } from './files.js';
 
 /** One video of a split or list file; fields the file does not carry are absent. */
 export interface VideoEntry {
@@ -107,6 +109,20 @@ export function readRtfmList(path: string): VideoEntry[] {
     else if (/_label_/.test(name)) entry.label = 1;
     return entry;
   });
+}
+
+/**
+ * Writes an RTFM-style `.list` file, one path a line (what readRtfmList reads), atomically; a
+ * file that already holds exactly these lines is left untouched (its mtime too), so that a
+ * resumed extraction rewrites nothing. Async. Returns whether it wrote. Throws ERR_MIST_ARG (a
+ * path with a line break), ERR_MIST_IO.
+ */
+export async function writeRtfmList(path: string, paths: readonly string[]): Promise<boolean> {
+  if (paths.some((p) => /[\r\n]/.test(p))) throw new MistError(ErrorCode.ARG, `${path}: a listed path holds a line break`);
+  const text = paths.map((p) => `${p}\n`).join('');
+  if (existsSync(path) && readFileOrThrow(path, 'list file').toString('utf8') === text) return false;
+  await writeFileAtomic(path, text);
+  return true;
 }
 
 /** Names in first-seen order, one per video (drops the repeated crop lines). Sync. */

@@ -142,8 +142,11 @@ function startFfmpeg(ffmpegPath: string, args: string[]) {
   return { child, state, exited };
 }
 
-/** The error of an ffmpeg run that did not start or exited non-zero; undefined when it succeeded. */
-function ffmpegFailure(
+/**
+ * The error of an ffmpeg run that did not start or exited non-zero (ERR_MIST_VIDEO, with the
+ * last line of `state.stderr`), or undefined when it succeeded. Sync; never throws.
+ */
+export function ffmpegFailure(
   ffmpegPath: string,
   what: string,
   state: { stderr: string; spawnError?: Error },
@@ -255,7 +258,8 @@ function outputSize(
 // ffmpeg 5.1 renamed -vsync to -fps_mode; older builds (Ubuntu 22.04 ships 4.4) know only
 // -vsync, and newer ones may drop it. Ask the binary once.
 const syncFlag = new Map<string, Promise<string>>();
-function passthroughFlag(ffmpegPath: string): Promise<string> {
+/** Async: the flag that takes `passthrough` on this ffmpeg (`-fps_mode` or `-vsync`); never rejects. */
+export function passthroughFlag(ffmpegPath: string): Promise<string> {
   let p = syncFlag.get(ffmpegPath);
   if (!p) {
     p = run(ffmpegPath, ['-hide_banner', '-h', 'long']).then(
