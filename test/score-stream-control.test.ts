@@ -225,6 +225,35 @@ test('a slow consumer: ffmpeg is paused with at most maxBufferedClips waiting, o
   assert.ok(maxAhead <= 3 * 16, `${maxAhead} frames ahead`);
   assert.is(st.clipsDropped, 0);
 
+  // 16 x 16 frames: one 64 KiB pipe chunk holds five clips; the bound still holds.
+  const smallFrames = join(dir, 'small-frames.ts');
+  ffmpeg(
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=16x16:rate=25',
+    '-frames:v',
+    '64',
+    '-pix_fmt',
+    'yuv420p',
+    '-f',
+    'mpegts',
+    smallFrames,
+  );
+  const t = forever(smallFrames, { maxBufferedClips: 2 });
+  let m = 0;
+  for await (const c of t) {
+    await sleep(100);
+    const ts = t.stats();
+    assert.ok(ts.bufferedClips <= 2, `${ts.bufferedClips} small clips waiting`);
+    assert.ok(
+      ts.framesReceived - (c.index + 1) * 16 <= 3 * 16,
+      `${ts.framesReceived - (c.index + 1) * 16} small frames ahead`,
+    );
+    if (++m === 8) break;
+  }
+  assert.is(t.stats().peakBufferedClips, 2);
+
   const d = forever(video('loop', 48), { maxBufferedClips: 2, overflow: 'drop' });
   const indices: number[] = [];
   for await (const c of d) {

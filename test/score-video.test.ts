@@ -2,6 +2,7 @@
 // their real frame counts, clip scores equal to forward() on clips built here from readFrames
 // and preprocessClips), and the tail rules, attention, features, progress and errors on small
 // videos made here.
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import * as assert from 'uvu/assert';
@@ -190,6 +191,19 @@ test('features [clips, D] and attention [clips, ...] equal forward(); progress a
   const plain = await scoreVideo(path, encoder);
   assert.is(plain.features, undefined);
   assert.is(plain.attention, undefined);
+  encoder.dispose();
+});
+
+test('an image folder: its numbered frames scored as a video is', async () => {
+  const encoder = tiny();
+  const frames = join(dir, 'cam01');
+  mkdirSync(frames);
+  ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=48x40:rate=25', '-frames:v', '20', join(frames, '%03d.png'));
+  const r = await scoreVideo(frames, encoder);
+  assert.equal([r.name, r.frames, r.clips, r.scoredFrames, r.fps, r.width, r.height], ['cam01', 20, 1, 16, 25, 48, 40]);
+  const want = await scoreByHand(frames, encoder, 0, 16);
+  assert.ok(Math.abs(r.clipScores[0]! - want.score) < 1e-6);
+  checkFrames(r, NaN);
   encoder.dispose();
 });
 

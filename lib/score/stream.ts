@@ -468,6 +468,8 @@ function ffmpegInput(
     if (o.follow) throw new MistError(ErrorCode.ARG, `follow applies to a file path, not to ${redact(source)}`);
     return { input: source, what: redact(source) };
   }
+  if (isDirectory(path))
+    throw new MistError(ErrorCode.ARG, `${path} is a folder: score an image folder with scoreVideo`);
   fileSize(path, 'score');
   if (o.follow) {
     return {
@@ -488,7 +490,9 @@ function ffmpegInput(
  * frames goes through scoreVideo's test-time transform and the encoder (eval mode), and is
  * yielded as soon as it is scored, with the wall-clock time its last frame arrived and the
  * latency to its score. Frames past the last whole clip are not scored (tail `unscored`, the
- * evaluation rule) or make one padded clip (tail `pad`). Sync: returns the iterator; ffmpeg
+ * evaluation rule) or make one padded clip (tail `pad`). ffmpeg reads the start of a pipe
+ * (up to about 5 s of an MPEG-TS, its probe) before it gives the first frame; inputOptions
+ * such as ['-analyzeduration', '1000000'] shorten that. Sync: returns the iterator; ffmpeg
  * starts on its first next(), and stops (killed) when the iteration ends early, return() or
  * close() is called, or the signal fires. Throws ERR_MIST_ARG for bad options at once; the
  * iterator throws ERR_MIST_IO (a missing file, a failing Readable), ERR_MIST_VIDEO (ffmpeg
@@ -623,6 +627,14 @@ export function scoreStream(source: StreamSource, encoder: SgaEncoder, options: 
     },
   };
   return it;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false; // fileSize reports a missing path
+  }
 }
 
 function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
