@@ -7,9 +7,10 @@
 // Run: npm run bench:selftrain [-- EPOCHS SEEDS ROUNDS]; writes benchmarks/results/selftrain.md
 // (other EPOCHS or ROUNDS than 60 and 2: selftrain-<ROUNDS>r-<EPOCHS>e.md). `-- 120 0,1,2 1` is
 // the control of round 2: round 1 alone, trained as long as two rounds are.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { makeSyntheticVideos, readVideoManifest, selfTrain, type SelfTrainRound } from '../lib/index.js';
 import { Results } from './results.js';
@@ -157,6 +158,31 @@ if (rounds >= 2) {
     ],
   );
   res.line();
+  // The control, when its file is there: round 1 alone, trained as long as the two rounds.
+  const controlName = `selftrain-1r-${2 * epochs}e.md`;
+  const controlPath = join(dirname(fileURLToPath(import.meta.url)), 'results', controlName);
+  if (existsSync(controlPath)) {
+    const text = readFileSync(controlPath, 'utf8');
+    const ran = /^- run: (\S+),/m.exec(text)?.[1] ?? 'unknown date';
+    const control = runs.map((x) =>
+      Number(new RegExp(`^\\| ${x.seed} \\| [^|]+\\| [^|]+\\| ([0-9.]+) \\|`, 'm').exec(text)?.[1]),
+    );
+    if (control.every(Number.isFinite)) {
+      res.line(
+        `The control, read from benchmarks/results/${controlName} (run ${ran}, the same videos, settings and ` +
+          `seeds): round 1 alone for ${2 * epochs} epochs, as long as round 1 + round 2 of fine-tuning together.`,
+      );
+      res.line();
+      res.table(
+        ['seed', 'round 2 stage 2', `round 1 alone, ${2 * epochs} epochs`, 'round 2 − control'],
+        [
+          ...runs.map((x, i) => [String(x.seed), f4(b2[i]!), f4(control[i]!), signed(b2[i]! - control[i]!)]),
+          ['mean', f4(mean(b2)), f4(mean(control)), signed(mean(b2) - mean(control))],
+        ],
+      );
+      res.line();
+    }
+  }
   res.line(
     `Round 2 fine-tuning beats round 1's in ${gain.filter((g) => g > 0).length} of ${runs.length} seeds ` +
       `(mean ${signed(mean(gain))}); the generator on fine-tuned features beats the one on untrained features in ` +

@@ -82,3 +82,31 @@ export function flagHelp(synopsis: string, specs: FlagSpecs): string {
   });
   return `${synopsis}\n\n${rows.join('\n')}`;
 }
+
+/**
+ * Splits argv into flags (each value flag with its value) and the positional arguments between
+ * them (`-` is a positional: standard input; everything after `--` is positional). Sync.
+ */
+export function splitPositionals(
+  argv: readonly string[],
+  specs: FlagSpecs,
+): { flags: string[]; positionals: string[] } {
+  const flags: string[] = [];
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!a.startsWith('-') || a === '-') {
+      positionals.push(a);
+      continue;
+    }
+    flags.push(a);
+    const spec = specs[a.slice(2)];
+    // A value flag takes the next word (parseArgs reports one left without it).
+    if (spec && !spec.switch && !a.includes('=') && i + 1 < argv.length) flags.push(argv[++i]!);
+  }
+  return { flags, positionals };
+}

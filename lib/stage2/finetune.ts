@@ -22,9 +22,9 @@ import { SgaEncoder, type SgaEncoderOptions } from '../models/encoder.js';
 import { clipTransform, preprocessClips } from '../models/preprocess.js';
 import { parseOptions } from '../options.js';
 import { createRng } from '../rng.js';
+import { scoreVideo } from '../score/video.js';
 import type { InputSize } from '../types.js';
 import { createBalancedVideoPlan, sampleTrainingClips, type TrainingVideo } from './clips.js';
-import { extractFeatures } from '../selftrain/extract.js';
 import {
   EncoderHyperparameterOptionsSchema,
   freezeRule,
@@ -451,12 +451,26 @@ export async function evaluateEncoder(
     signal?: AbortSignal | undefined;
   } = {},
 ): Promise<Evaluation> {
-  const extracted = await extractFeatures(test.videos, encoder, {
-    batchSize: options.batchSize ?? 8,
-    ...(options.testSize ? { testSize: options.testSize } : {}),
-    ...(options.cache ? { cache: options.cache } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+  const extracted: { name: string; frames: number; scores: Float32Array }[] = [];
+  const seen = new Set<string>();
+  for (const v of test.videos) {
+    if (seen.has(v.name)) throw new MistError(ErrorCode.ARG, `two test videos are named ${v.name}`);
+    seen.add(v.name);
+    throwIfAborted(options.signal);
+    const source = await openFrameSource(v.path, {
+      order: 'rgb',
+      ...(options.cache ? { cache: options.cache } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const r = await scoreVideo(source, encoder, {
+      batchSize: options.batchSize ?? 8,
+      name: v.name,
+      ...(options.testSize ? { testSize: options.testSize } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (r.clips < 1) throw new MistError(ErrorCode.ARG, `${v.path}: ${r.frames} frames, fewer than one clip`);
+    extracted.push({ name: v.name, frames: r.frames, scores: r.clipScores });
+  }
   const scores = new Map(extracted.map((v) => [v.name, v.scores]));
   const groundTruth =
     test.groundTruth ??

@@ -5,13 +5,14 @@ import { z } from 'zod';
 import { readVideoManifest } from '../../data/manifest.js';
 import { DeviceSchema } from '../../device.js';
 import { ErrorCode, MistError } from '../../errors.js';
-import { SgaEncoder, SgaEncoderOptionsSchema } from '../../models/encoder.js';
+import { SgaEncoderOptionsSchema } from '../../models/encoder.js';
 import {
   ExtractFeatureFilesOptionsSchema,
   extractFeatureFiles,
   type ExtractFilesProgress,
 } from '../../selftrain/extract-files.js';
-import { flagHelp, listFlag, numberFlag, parseFlags, required, type FlagSpecs } from '../args.js';
+import { flagHelp, listFlag, numberFlag, parseFlags, required, splitPositionals, type FlagSpecs } from '../args.js';
+import { encoderFromFlags } from '../encoder.js';
 import type { Command } from '../command.js';
 import { progressBar, type ProgressBar } from '../progress.js';
 
@@ -92,62 +93,6 @@ export const EXTRACT_USAGE = flagHelp(
   FLAGS,
 );
 
-/** Splits argv into flags (with their values) and the video paths between them. Sync. */
-function splitArgs(argv: string[]): { flags: string[]; videos: string[] } {
-  const flags: string[] = [];
-  const videos: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') {
-      videos.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!a.startsWith('-') || a === '-') {
-      videos.push(a);
-      continue;
-    }
-    flags.push(a);
-    const spec = (FLAGS as FlagSpecs)[a.slice(2)];
-    // A value flag takes the next word (parseArgs reports one left without it).
-    if (spec && !spec.switch && !a.includes('=') && i + 1 < argv.length) flags.push(argv[++i]!);
-  }
-  return { flags, videos };
-}
-
-async function buildEncoder(f: ReturnType<typeof parseExtractFlags>): Promise<SgaEncoder> {
-  const options = {
-    ...(f.device ? { device: f.device } : {}),
-    ...(f['input-size'] ? { inputSize: f['input-size'] } : {}),
-  };
-  const fresh = () => SgaEncoder.createAsync({ backbone: f.backbone ?? 'i3d', width: f.width ?? 1, ...options });
-  if (!f.weights) {
-    console.warn('WARNING: no --weights: the features come from randomly initialised weights');
-    return fresh();
-  }
-  try {
-    const e = await SgaEncoder.load(f.weights, options);
-    if (f.backbone && f.backbone !== e.backbone) {
-      e.dispose();
-      throw new MistError(
-        ErrorCode.ARG,
-        `--weights ${f.weights} is a ${e.backbone} encoder, not --backbone ${f.backbone}`,
-      );
-    }
-    return e;
-  } catch (e) {
-    // Not one of our checkpoints: public weights, loaded by name into the encoder built.
-    if (!(e instanceof MistError) || e.code !== ErrorCode.WEIGHTS) throw e;
-  }
-  const e = await fresh();
-  const r = await e.loadStateDict(f.weights);
-  if (r.missing.length > 0) {
-    console.warn(
-      `WARNING: ${r.missing.length} tensors are not in ${f.weights} and keep their initial values (${r.missing.slice(0, 3).join(', ')}, ...)`,
-    );
-  }
-  return e;
-}
-
 function parseExtractFlags(argv: string[]) {
   return parseFlags('extract', argv, FLAGS);
 }
@@ -156,7 +101,7 @@ const seconds = (s: number) => (Number.isFinite(s) ? `${s.toFixed(0)}s` : '-');
 
 /** Runs `mist extract` with its command-line arguments. Async. */
 async function run(argv: string[]): Promise<void> {
-  const { flags, videos: paths } = splitArgs(argv);
+  const { flags, positionals: paths } = splitPositionals(argv, FLAGS);
   if (flags.includes('--help')) {
     console.log(EXTRACT_USAGE);
     return;
@@ -169,7 +114,7 @@ async function run(argv: string[]): Promise<void> {
     ? readVideoManifest(f.manifest).videos.filter((v) => f.split === 'all' || v.split === f.split)
     : paths;
   if (videos.length === 0) throw new MistError(ErrorCode.ARG, `${f.manifest}: no ${f.split} videos`);
-  const encoder = await buildEncoder(f);
+  const encoder = await encoderFromFlags(f, 'features');
   const stderr = process.stderr;
   const tty = stderr.isTTY === true;
   const bar: ProgressBar | undefined = tty ? progressBar('extract', videos.length, stderr) : undefined;

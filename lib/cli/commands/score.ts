@@ -8,10 +8,11 @@ import { writeNpy } from '../../data/npy.js';
 import { writeFileOrThrow } from '../../data/files.js';
 import { DeviceSchema } from '../../device.js';
 import { ErrorCode, MistError } from '../../errors.js';
-import { SgaEncoder, SgaEncoderOptionsSchema } from '../../models/encoder.js';
+import { SgaEncoderOptionsSchema, type SgaEncoder } from '../../models/encoder.js';
 import { ScoreStreamOptionsSchema, scoreStream, type StreamClipScore } from '../../score/stream.js';
 import { ScoreVideoOptionsSchema, TailRuleSchema, scoreVideo } from '../../score/video.js';
-import { flagHelp, listFlag, numberFlag, parseFlags, type FlagSpecs } from '../args.js';
+import { flagHelp, listFlag, numberFlag, parseFlags, splitPositionals, type FlagSpecs } from '../args.js';
+import { encoderFromFlags } from '../encoder.js';
 import type { Command } from '../command.js';
 import { progressBar, type ProgressBar } from '../progress.js';
 
@@ -106,61 +107,6 @@ type ScoreFlags = ReturnType<typeof parseScoreFlags>;
 
 function parseScoreFlags(argv: string[]) {
   return parseFlags('score', argv, FLAGS);
-}
-
-/** Splits argv into flags (with their values) and the one source. Sync. */
-function splitArgs(argv: string[]): { flags: string[]; sources: string[] } {
-  const flags: string[] = [];
-  const sources: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') {
-      sources.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!a.startsWith('-') || a === '-') {
-      sources.push(a);
-      continue;
-    }
-    flags.push(a);
-    const spec = (FLAGS as FlagSpecs)[a.slice(2)];
-    if (spec && !spec.switch && !a.includes('=') && i + 1 < argv.length) flags.push(argv[++i]!);
-  }
-  return { flags, sources };
-}
-
-async function buildEncoder(f: ScoreFlags): Promise<SgaEncoder> {
-  const options = {
-    ...(f.device ? { device: f.device } : {}),
-    ...(f['input-size'] ? { inputSize: f['input-size'] } : {}),
-  };
-  const fresh = () => SgaEncoder.createAsync({ backbone: f.backbone ?? 'i3d', width: f.width ?? 1, ...options });
-  if (!f.weights) {
-    console.warn('WARNING: no --weights: the scores come from randomly initialised weights');
-    return fresh();
-  }
-  try {
-    const e = await SgaEncoder.load(f.weights, options);
-    if (f.backbone && f.backbone !== e.backbone) {
-      e.dispose();
-      throw new MistError(
-        ErrorCode.ARG,
-        `--weights ${f.weights} is a ${e.backbone} encoder, not --backbone ${f.backbone}`,
-      );
-    }
-    return e;
-  } catch (e) {
-    // Not one of our checkpoints: public weights, loaded by name into the encoder built.
-    if (!(e instanceof MistError) || e.code !== ErrorCode.WEIGHTS) throw e;
-  }
-  const e = await fresh();
-  const r = await e.loadStateDict(f.weights);
-  if (r.missing.length > 0) {
-    console.warn(
-      `WARNING: ${r.missing.length} tensors are not in ${f.weights} and keep their initial values (${r.missing.slice(0, 3).join(', ')}, ...)`,
-    );
-  }
-  return e;
 }
 
 /** Writes per-frame scores as .npy (float32) or .csv (frame,clip,score; NaN where unscored). Sync. */
@@ -301,7 +247,7 @@ async function runStream(source: string, f: ScoreFlags, encoder: SgaEncoder): Pr
 
 /** Runs `mist score` with its command-line arguments. Async. */
 async function run(argv: string[]): Promise<void> {
-  const { flags, sources } = splitArgs(argv);
+  const { flags, positionals: sources } = splitPositionals(argv, FLAGS);
   if (flags.includes('--help') || flags.includes('-h')) {
     console.log(SCORE_USAGE);
     return;
@@ -321,7 +267,7 @@ async function run(argv: string[]): Promise<void> {
     throw new MistError(ErrorCode.ARG, `${source === '-' ? 'stdin' : 'a URL'} is scored online: add --stream`);
   if (!f.stream && (f.realtime || f.follow))
     throw new MistError(ErrorCode.ARG, '--realtime and --follow apply to --stream');
-  const encoder = await buildEncoder(f);
+  const encoder = await encoderFromFlags(f, 'scores');
   try {
     await (f.stream ? runStream(source, f, encoder) : runOffline(source, f, encoder));
   } finally {
