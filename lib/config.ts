@@ -1,6 +1,8 @@
 // The one place configuration is read. Every environment variable the package or its build
 // reads shares the MIST_ prefix (or is LibTorch's or prebuildify's own) and is listed in
-// ENVIRONMENT_VARIABLES; the run-time ones are read here, when asked for, never at import.
+// ENVIRONMENT_VARIABLES; the run-time ones are read here, when asked for, never at import. Those
+// that choose the addon binary (LibTorch's lookup, PREBUILDS_ONLY, MIST_PREBUILD_VARIANT) are read
+// by scripts/libtorch-variant.cjs instead, which the install hook shares before anything is compiled.
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 
@@ -60,12 +62,14 @@ export const ENVIRONMENT_VARIABLES: Record<string, string> = {
   MIST_CPU_CACHE_MB: 'memory kept for reusing large CPU tensors, MiB (default 4096; 0 turns the cache off)',
   MIST_FFMPEG: 'the ffmpeg binary used to decode videos (default: ffmpeg on PATH)',
   MIST_FFPROBE: 'the ffprobe binary used to read video streams (default: ffprobe on PATH)',
-  LIBTORCH: 'build: a LibTorch folder to build against (checked first)',
-  Torch_DIR: 'build: the folder holding TorchConfig.cmake (checked second, with CMAKE_PREFIX_PATH)',
-  MIST_SKIP_PYTHON_TORCH: "build: do not look for a Python torch install's LibTorch (third lookup step)",
+  LIBTORCH: 'build/load: a LibTorch folder to build against or to pick the prebuild for (checked first)',
+  Torch_DIR: 'build/load: the folder holding TorchConfig.cmake (checked second, with CMAKE_PREFIX_PATH)',
+  MIST_SKIP_PYTHON_TORCH: "build/load: do not look for a Python torch install's LibTorch (third lookup step)",
   MIST_DEBUG_BUILD: 'build: compile the addon with debug information and no optimisation',
   MIST_FORCE_BUILD: 'install: build from source even when a prebuilt binary loads',
-  PREBUILDS_ONLY: 'install/load: only use prebuilds/, never compile',
+  MIST_PREBUILD_VARIANT:
+    "install/load: use this prebuild variant (e.g. 'cpu-torch1.13', 'cuda12-torch2.5') whatever LibTorch is found",
+  PREBUILDS_ONLY: 'install/load: only use prebuilds/ (the variant that fits the LibTorch found), never compile',
   MIST_TEST_TAP: 'tests: 1 adds TAP lines to the test output (read by the mutation-testing runner)',
   MIST_SHARED_DATA: 'tests: the folder of the larger real data files (default ../shared/data)',
   MIST_PYTHON:

@@ -3,7 +3,15 @@
 
 // ---- Runtime -----------------------------------------------------------------------------------
 export { MistError, ErrorCode, type ErrorCodeValue } from './errors.js';
-export { info, setNumThreads, cpuCache, releaseCpuCache, SLOW_BLAS_FIX, type RuntimeInfo } from './info.js';
+export {
+  info,
+  setNumThreads,
+  cpuCache,
+  releaseCpuCache,
+  SLOW_BLAS_FIX,
+  type AddonOrigin,
+  type RuntimeInfo,
+} from './info.js';
 export type { CpuCacheStats } from './types.js';
 export { DeviceSchema, resolveDevice, type Device } from './device.js';
 export { ENVIRONMENT_VARIABLES, defaultThreadCount } from './config.js';

@@ -1,13 +1,13 @@
-import { native } from './native.js';
-import type { CpuCacheStats, RuntimeInfo } from './types.js';
+import { addonOrigin, native } from './native.js';
+import type { AddonOrigin, CpuCacheStats, RuntimeInfo } from './types.js';
 
-export type { CpuCacheStats, RuntimeInfo };
+export type { AddonOrigin, CpuCacheStats, RuntimeInfo };
 
 export const SLOW_BLAS_FIX = 'sudo apt-get install -y libopenblas0-pthread';
 
-/** Sync: LibTorch version, CUDA, threads (configured and observed) and the BLAS loaded. */
+/** Sync: the binary loaded and why, LibTorch version, CUDA, threads (configured and observed) and the BLAS loaded. */
 export function info(): RuntimeInfo {
-  const i: RuntimeInfo = native().info();
+  const i: RuntimeInfo = { addon: addonOrigin(), ...native().info() };
   if (i.blas.kind === 'reference') {
     i.blasWarning =
       'LibTorch is using the reference BLAS (about 50x slower than OpenBLAS for matrix products). ' +

@@ -1,13 +1,14 @@
 // The typed view of the native addon. Nothing else imports the raw binding, and every native
 // call goes through guard() below: a native failure arrives as a MistError with its stable
 // code, the native message, the JS call-site stack, and the native error as `cause`.
-import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import variants from '../scripts/libtorch-variant.cjs';
 import { cpuCacheMb, defaultThreadCount } from './config.js';
 import { ErrorCode, MistError } from './errors.js';
 import type {
+  AddonOrigin,
   EncoderArchitecture,
   EncoderStepResult,
   GeneratorDescription,
@@ -123,7 +124,7 @@ export interface NativeClass<O, T> {
 }
 
 export interface NativeAddon {
-  info(): Omit<RuntimeInfo, 'blasWarning'>;
+  info(): Omit<RuntimeInfo, 'blasWarning' | 'addon'>;
   setNumThreads(n: number): void;
   /** Installs the large-tensor cache with this bound (first call wins; 0: none). */
   installCpuCache(limitBytes: number): void;
@@ -260,14 +261,20 @@ function guardAddon(raw: Record<string, unknown>): NativeAddon {
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 let addon: NativeAddon | undefined;
+let origin: AddonOrigin | undefined;
 
-/** Loads the addon once (prebuilds/ or build/Release) and applies MIST_CPU_CACHE_MB and the thread count. */
+/**
+ * Loads the addon once and applies MIST_CPU_CACHE_MB and the thread count. Sync. Which binary:
+ * a local build (build/Release) when present and PREBUILDS_ONLY is unset, else the prebuild of
+ * the variant that fits the LibTorch found (scripts/libtorch-variant.cjs, shared with the install
+ * hook). Throws ERR_MIST_NATIVE saying what was found and what the prebuilds offer.
+ */
 export function native(): NativeAddon {
   if (addon) return addon;
-  const require = createRequire(import.meta.url);
   try {
-    const load = require('node-gyp-build') as (dir: string) => Record<string, unknown>;
-    addon = guardAddon(load(ROOT));
+    const loaded = variants.loadAddon(ROOT);
+    addon = guardAddon(loaded.addon);
+    origin = loaded.origin;
   } catch (e) {
     throw new MistError(
       ErrorCode.NATIVE,
@@ -279,4 +286,10 @@ export function native(): NativeAddon {
   addon.installCpuCache(cpuCacheMb() * 2 ** 20);
   addon.setNumThreads(defaultThreadCount());
   return addon;
+}
+
+/** Sync: which binary native() loaded and why (loading it first). Throws as native(). */
+export function addonOrigin(): AddonOrigin {
+  native();
+  return origin!;
 }

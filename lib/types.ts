@@ -130,8 +130,24 @@ export interface SgaEncoderDescription extends EncoderArchitecture {
   sizeBytes: number;
 }
 
+/**
+ * Which binary of the addon this process loaded, and why: a local build (build/Release wins
+ * over prebuilds/), or the prebuild of the variant ('cpu-torch1.13', 'cuda12-torch2.5') that
+ * fits the LibTorch found (scripts/libtorch-variant.cjs).
+ */
+export interface AddonOrigin {
+  kind: 'build' | 'prebuild';
+  file: string;
+  /** The LibTorch flavour it was built for; null when its build record does not say. */
+  variant: string | null;
+  /** Why it was chosen: the LibTorch found and where, MIST_PREBUILD_VARIANT, or the local build. */
+  reason: string;
+}
+
 /** What info() reports about LibTorch in this process, plus a warning when its BLAS is slow. */
 export interface RuntimeInfo {
+  /** The binary loaded and why. */
+  addon: AddonOrigin;
   torchVersion: string;
   torchBuiltAgainst: string;
   torchSource: string;

@@ -1,4 +1,5 @@
-// `mist info`: LibTorch, CUDA, threads and BLAS of this machine, and the environment variables.
+// `mist info`: LibTorch, the addon binary loaded and why, CUDA, threads and BLAS of this machine,
+// and the environment variables.
 import { z } from 'zod';
 
 import { ENVIRONMENT_VARIABLES } from '../../config.js';
@@ -25,6 +26,9 @@ export const infoCommand: Command = {
       return;
     }
     console.log(`LibTorch      ${i.torchVersion} (${i.torchSource}: ${i.torchDir})`);
+    const kind = i.addon.kind === 'build' ? 'local build' : 'prebuild';
+    console.log(`addon         ${i.addon.variant ?? 'unknown variant'} ${kind}: ${i.addon.file}`);
+    console.log(`  because     ${i.addon.reason}`);
     console.log(
       `CUDA          ${i.cudaAvailable ? `available, ${i.cudaDeviceCount} device(s)` : 'not available'}${i.cudaBuild ? '' : ' (CPU-only build)'}`,
     );
