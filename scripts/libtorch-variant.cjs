@@ -210,7 +210,11 @@ function findLibtorch(options = {}) {
   }
   const prefixes = (nonEmpty(env, 'CMAKE_PREFIX_PATH') ?? '').split(':').filter(Boolean);
   const t = first(
-    prefixes.flatMap((p) => [path.join(p, 'Torch'), path.join(p, 'share', 'cmake', 'Torch'), path.join(p, 'lib', 'cmake', 'Torch')]),
+    prefixes.flatMap((p) => [
+      path.join(p, 'Torch'),
+      path.join(p, 'share', 'cmake', 'Torch'),
+      path.join(p, 'lib', 'cmake', 'Torch'),
+    ]),
     'CMAKE_PREFIX_PATH',
   );
   if (t) return found(t);
@@ -345,7 +349,13 @@ function resolveAddon(root, options = {}) {
   const lookup = findLibtorch(options);
   const sel = selectPrebuild(listPrebuilds(root, options.platform, options.arch), lookup, force);
   if (!sel.ok) return { kind: 'none', message: sel.message, libtorch: lookup.libtorch };
-  return { kind: 'prebuild', file: sel.prebuild.file, variant: sel.variant, reason: sel.reason, libtorch: lookup.libtorch };
+  return {
+    kind: 'prebuild',
+    file: sel.prebuild.file,
+    variant: sel.variant,
+    reason: sel.reason,
+    libtorch: lookup.libtorch,
+  };
 }
 
 /**

@@ -45,8 +45,7 @@ export interface Prebuild {
 }
 
 export type Selection =
-  | { ok: true; prebuild: Prebuild; variant: string; reason: string }
-  | { ok: false; message: string };
+  { ok: true; prebuild: Prebuild; variant: string; reason: string } | { ok: false; message: string };
 
 export interface AddonOrigin {
   kind: 'build' | 'prebuild';
@@ -56,8 +55,7 @@ export interface AddonOrigin {
 }
 
 export type Resolution =
-  | (AddonOrigin & { libtorch: Libtorch | null })
-  | { kind: 'none'; message: string; libtorch: Libtorch | null };
+  (AddonOrigin & { libtorch: Libtorch | null }) | { kind: 'none'; message: string; libtorch: Libtorch | null };
 
 export const NAME: string;
 export const SYSTEM_TORCH_DIRS: string[];
@@ -78,4 +76,7 @@ export function selectPrebuild(prebuilds: Prebuild[], lookup: LibtorchLookup, fo
 export function resolveAddon(root: string, options?: LookupOptions): Resolution;
 export function preloadLibtorch(libDir: string): void;
 export function loadResolved(r: Resolution): { addon: Record<string, unknown>; origin: AddonOrigin };
-export function loadAddon(root: string, options?: LookupOptions): { addon: Record<string, unknown>; origin: AddonOrigin };
+export function loadAddon(
+  root: string,
+  options?: LookupOptions,
+): { addon: Record<string, unknown>; origin: AddonOrigin };

@@ -2,13 +2,15 @@
 // into scoreStream (remuxed by a second ffmpeg, or the file's own bytes) gives the clip scores
 // of the file scored whole; a file read in real time arrives at its frame rate.
 import { spawn } from 'node:child_process';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 
 import * as assert from 'uvu/assert';
 
-import { scoreStream, scoreVideo, SgaEncoder, type StreamClipScore } from '../lib/index.js';
+import { MistError, scoreStream, scoreVideo, SgaEncoder, type StreamClipScore } from '../lib/index.js';
 import { ffmpeg, sharedData, tempDir, test } from './helpers.js';
 
 const { dir, cleanup } = tempDir('mist-test-score-stream-');
@@ -113,6 +115,60 @@ test('online equals offline bit for bit when both score one clip a call (RoadAcc
     )}`,
   );
   encoder.dispose();
+});
+
+test('a URL ffmpeg opens: the real video served over HTTP scores as the file does, and errors name the URL', async () => {
+  const path = sharedData('ucf-crime', 'videos', 'RoadAccidents002_x264.mp4');
+  if (!path) return;
+  const bytes = readFileSync(path);
+  // A plain HTTP server of this process: what a camera's or a media server's URL gives ffmpeg.
+  const server = createServer((req, res) => {
+    if (req.url !== '/road.mp4') {
+      res.writeHead(404).end();
+      return;
+    }
+    // Byte ranges, as media servers answer them: ffmpeg seeks to an MP4's index.
+    const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    if (!m) {
+      res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': bytes.length, 'accept-ranges': 'bytes' });
+      res.end(bytes);
+      return;
+    }
+    const start = Number(m[1]);
+    const end = m[2] ? Number(m[2]) : bytes.length - 1;
+    res.writeHead(206, {
+      'content-type': 'video/mp4',
+      'content-length': end - start + 1,
+      'content-range': `bytes ${start}-${end}/${bytes.length}`,
+      'accept-ranges': 'bytes',
+    });
+    res.end(bytes.subarray(start, end + 1));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const encoder = tiny();
+  try {
+    const offline = await scoreVideo(path, encoder, { batchSize: 1 });
+    const online = await collect(scoreStream(`http://127.0.0.1:${port}/road.mp4`, encoder));
+    assert.equal(
+      online.map((c) => c.score),
+      Array.from(offline.clipScores),
+    );
+    assert.is(online.length, 21);
+    let err: unknown;
+    try {
+      await collect(scoreStream(`http://user:secret@127.0.0.1:${port}/missing.mp4`, encoder));
+    } catch (e) {
+      err = e;
+    }
+    assert.instance(err, MistError);
+    assert.is((err as MistError).code, 'ERR_MIST_VIDEO');
+    assert.ok((err as MistError).message.includes('/missing.mp4'), (err as MistError).message);
+    assert.not.ok((err as MistError).message.includes('secret'), 'the password is not in the message');
+  } finally {
+    encoder.dispose();
+    server.close();
+  }
 });
 
 test('tail pad online: the frames after the last whole clip make one padded clip, as offline', async () => {
