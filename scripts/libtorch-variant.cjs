@@ -233,7 +233,9 @@ function findLibtorch(options = {}) {
   if (s) return found(s);
   const unset = ['LIBTORCH', 'Torch_DIR', 'CMAKE_PREFIX_PATH'].filter((v) => !nonEmpty(env, v));
   const looked = [
-    unset.length ? `${unset.join(', ')} unset` : 'nothing in Torch_DIR or CMAKE_PREFIX_PATH',
+    ...(unset.length ? [`${unset.join(', ')} unset`] : []),
+    ...(torchDir ? [`no TorchConfig.cmake in Torch_DIR=${torchDir}`] : []),
+    ...(prefixes.length ? ['no Torch in CMAKE_PREFIX_PATH'] : []),
     pythonNote,
     `none of ${systemDirs.join(', ')}`,
   ].join('; ');
@@ -327,7 +329,8 @@ function buildVariant(file) {
  * Sync: which binary to load from the package at `root`. A local build (build/Release, then
  * build/Debug, as node-gyp-build) comes first unless PREBUILDS_ONLY is set; then the prebuild
  * chosen by selectPrebuild. Options: as findLibtorch, plus platform and arch. Returns
- * { kind: 'build' | 'prebuild', file, variant (id or null), reason, libtorch } or
+ * { kind: 'build' | 'prebuild', file, variant (id or null), reason, libtorch, preload (the
+ * library folder to load first, for a prebuild of the found LibTorch's version, else null) } or
  * { kind: 'none', message, libtorch }. Throws only for a malformed MIST_PREBUILD_VARIANT.
  */
 function resolveAddon(root, options = {}) {
@@ -339,7 +342,7 @@ function resolveAddon(root, options = {}) {
       if (!name) continue;
       const file = path.join(root, 'build', sub, name);
       const reason = `a local build (build/${sub}) is used before prebuilds/ unless PREBUILDS_ONLY is set`;
-      return { kind: 'build', file, variant: buildVariant(file), reason, libtorch: null };
+      return { kind: 'build', file, variant: buildVariant(file), reason, libtorch: null, preload: null };
     }
   }
   const force = nonEmpty(env, 'MIST_PREBUILD_VARIANT');
@@ -349,12 +352,17 @@ function resolveAddon(root, options = {}) {
   const lookup = findLibtorch(options);
   const sel = selectPrebuild(listPrebuilds(root, options.platform, options.arch), lookup, force);
   if (!sel.ok) return { kind: 'none', message: sel.message, libtorch: lookup.libtorch };
+  // Only a LibTorch of the prebuild's own version is preloaded: under MIST_PREBUILD_VARIANT it
+  // may be another one, and two LibTorch versions in one process do not mix.
+  const t = lookup.libtorch;
+  const fits = t && t.libDir && variantOf(t)?.torch === sel.prebuild.variant.torch;
   return {
     kind: 'prebuild',
     file: sel.prebuild.file,
     variant: sel.variant,
     reason: sel.reason,
-    libtorch: lookup.libtorch,
+    libtorch: t,
+    preload: fits ? t.libDir : null,
   };
 }
 
@@ -376,7 +384,7 @@ function preloadLibtorch(libDir) {
     } catch (e) {
       // Loaded: it is a plain library, not an addon.
       if (/did not self-register/.test(e.message)) continue;
-      throw new Error(`cannot load ${path.join(libDir, name)}: ${e.message.split('\n')[0]}`);
+      throw new Error(`cannot load ${path.join(libDir, name)}: ${e.message.split('\n')[0]}`, { cause: e });
     }
   }
 }
@@ -388,7 +396,7 @@ function preloadLibtorch(libDir) {
  */
 function loadResolved(r) {
   if (r.kind === 'none') throw new Error(`no prebuilt binary fits this machine: ${r.message}`);
-  if (r.kind === 'prebuild' && r.libtorch && r.libtorch.libDir) preloadLibtorch(r.libtorch.libDir);
+  if (r.kind === 'prebuild' && r.preload) preloadLibtorch(r.preload);
   let addon;
   try {
     addon = require(r.file);

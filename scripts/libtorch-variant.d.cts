@@ -55,7 +55,8 @@ export interface AddonOrigin {
 }
 
 export type Resolution =
-  (AddonOrigin & { libtorch: Libtorch | null }) | { kind: 'none'; message: string; libtorch: Libtorch | null };
+  | (AddonOrigin & { libtorch: Libtorch | null; preload: string | null })
+  | { kind: 'none'; message: string; libtorch: Libtorch | null };
 
 export const NAME: string;
 export const SYSTEM_TORCH_DIRS: string[];

@@ -156,6 +156,7 @@ test('exact match: a CUDA 12 LibTorch 2.5 loads the cuda12-torch2.5 prebuild, no
     r.reason,
     `found LibTorch 2.5.1+cu124 (CUDA 12.4) at ${join(cuda251, 'share', 'cmake', 'Torch')} (LIBTORCH)`,
   );
+  assert.is(r.preload, join(cuda251, 'lib'));
 });
 
 test('a CPU LibTorch with CPU and CUDA prebuilds of its version gets the CPU one', () => {
@@ -180,6 +181,12 @@ test('a CUDA LibTorch with only a CPU prebuild: no match, and the message offers
   const forced = variants.resolveAddon(root, { env: { ...env, MIST_PREBUILD_VARIANT: 'cpu-torch2.5' } });
   assert.is(forced.kind === 'prebuild' && forced.file, join(root, 'prebuilds', PLATFORM_DIR, CPU_25));
   assert.is(forced.kind === 'prebuild' && forced.reason, 'MIST_PREBUILD_VARIANT=cpu-torch2.5');
+  assert.is(forced.kind === 'prebuild' && forced.preload, join(cuda251, 'lib'));
+  // Forced onto another LibTorch version: the one found is not loaded beside it.
+  const other = fakePackage('pkg-cpu-113', [CPU_113]);
+  const mixed = variants.resolveAddon(other, { env: { ...env, MIST_PREBUILD_VARIANT: 'cpu-torch1.13' } });
+  assert.is(mixed.kind === 'prebuild' && mixed.file, join(other, 'prebuilds', PLATFORM_DIR, CPU_113));
+  assert.is(mixed.kind === 'prebuild' && mixed.preload, null);
   const absent = variants.resolveAddon(root, { env: { ...env, MIST_PREBUILD_VARIANT: 'cuda13-torch2.11' } });
   assert.is(
     absent.kind === 'none' && absent.message,
@@ -247,6 +254,17 @@ test('lookup order: LIBTORCH, then Torch_DIR, then CMAKE_PREFIX_PATH, then a Pyt
   assert.is(
     bad.error,
     `LIBTORCH=${join(TMP, 'nothing')} holds no LibTorch (expected ${join(TMP, 'nothing', 'share', 'cmake', 'Torch', 'TorchConfig.cmake')})`,
+  );
+  const noPython = join(TMP, 'no-python3');
+  const nowhere = variants.findLibtorch({
+    env: cleanEnv({ Torch_DIR: join(TMP, 'nothing') }),
+    python: noPython,
+    systemDirs: NO_SYSTEM,
+  });
+  assert.is(
+    nowhere.looked,
+    `LIBTORCH, CMAKE_PREFIX_PATH unset; no TorchConfig.cmake in Torch_DIR=${join(TMP, 'nothing')}; ` +
+      `${noPython} has no torch; none of ${NO_SYSTEM[0]}`,
   );
   const none = variants.findLibtorch({ env: cleanEnv(NO_PYTHON), systemDirs: NO_SYSTEM });
   assert.is(none.libtorch, null);
