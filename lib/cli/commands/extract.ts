@@ -3,24 +3,19 @@
 import { z } from 'zod';
 
 import { readVideoManifest } from '../../data/manifest.js';
-import { DeviceSchema } from '../../device.js';
 import { ErrorCode, MistError } from '../../errors.js';
-import { SgaEncoderOptionsSchema } from '../../models/encoder.js';
 import {
   ExtractFeatureFilesOptionsSchema,
   extractFeatureFiles,
   type ExtractFilesProgress,
 } from '../../selftrain/extract-files.js';
-import { flagHelp, listFlag, numberFlag, parseFlags, required, splitPositionals, type FlagSpecs } from '../args.js';
-import { encoderFromFlags } from '../encoder.js';
+import { flagHelp, numberFlag, parseFlags, required, splitPositionals, type FlagSpecs } from '../args.js';
+import { DEVICE_FLAG, ENCODER_FLAGS, encoderFromFlags, testSizeFlag } from '../encoder.js';
 import type { Command } from '../command.js';
 import { progressBar, type ProgressBar } from '../progress.js';
 
 const X = ExtractFeatureFilesOptionsSchema.shape;
-const E = SgaEncoderOptionsSchema.shape;
 const path = z.string().min(1, { error: 'must be a path' });
-// The bounds of the API's inputSize and testSize (a mutable tuple: listFlag gives an array).
-const side = (max: number) => z.int().positive().max(max);
 const FLAGS = {
   out: { schema: required(X.dir), arg: 'DIR', help: 'where the features and the list go (made when missing)' },
   manifest: { schema: path.optional(), arg: 'FILE', help: 'a video manifest (.json or .csv); or give video paths' },
@@ -45,45 +40,16 @@ const FLAGS = {
     help: 'the HDF5 store file in --out (default features.h5)',
   },
   list: { schema: X.list.unwrap().optional(), arg: 'NAME', help: 'the .list file in --out (default features.list)' },
-  weights: {
-    schema: path.optional(),
-    arg: 'FILE',
-    help: 'encoder weights: a mist-vad checkpoint, a released MIST one, the Kinetics I3D port, C3D Sports-1M',
-  },
-  backbone: {
-    schema: E.backbone.optional(),
-    arg: 'i3d|c3d',
-    help: 'the encoder to build (default i3d; a mist-vad checkpoint names its own)',
-  },
-  width: {
-    schema: numberFlag(E.width.unwrap()).optional(),
-    arg: 'N',
-    help: 'channel multiplier of the encoder built (default 1)',
-  },
-  'input-size': {
-    schema: listFlag(side(4096), 'three comma-separated integers T,H,W')
-      .pipe(z.tuple([side(4096), side(4096), side(4096)]))
-      .optional(),
-    arg: 'T,H,W',
-    help: "the encoder's clip size (default I3D 16,224,224, C3D 16,112,112); crops scale with it",
-  },
-  'test-size': {
-    schema: listFlag(side(8192), 'two comma-separated integers H,W')
-      .pipe(z.tuple([side(8192), side(8192)]))
-      .optional(),
-    arg: 'H,W',
-    help: 'one view: the whole-frame resize (I3D default 256,340); crops: the resize before cropping',
-  },
+  ...ENCODER_FLAGS,
+  'test-size': testSizeFlag(
+    'one view: the whole-frame resize (I3D default 256,340); crops: the resize before cropping',
+  ),
   'batch-size': {
     schema: numberFlag(X.batchSize.unwrap()).optional(),
     arg: 'N',
     help: 'clips per encoder call (default 8, 2 for 5 crops, 1 for 10)',
   },
-  device: {
-    schema: DeviceSchema.optional(),
-    arg: 'cpu|cuda|cuda:N',
-    help: 'where to run (default: CUDA when available)',
-  },
+  device: DEVICE_FLAG,
   help: { schema: z.boolean().optional(), switch: true, help: 'this text' },
 } satisfies FlagSpecs;
 

@@ -6,50 +6,20 @@ import { z } from 'zod';
 
 import { writeNpy } from '../../data/npy.js';
 import { writeFileOrThrow } from '../../data/files.js';
-import { DeviceSchema } from '../../device.js';
 import { ErrorCode, MistError } from '../../errors.js';
-import { SgaEncoderOptionsSchema, type SgaEncoder } from '../../models/encoder.js';
+import type { SgaEncoder } from '../../models/encoder.js';
 import { ScoreStreamOptionsSchema, scoreStream, type StreamClipScore } from '../../score/stream.js';
 import { ScoreVideoOptionsSchema, TailRuleSchema, scoreVideo } from '../../score/video.js';
-import { flagHelp, listFlag, numberFlag, parseFlags, splitPositionals, type FlagSpecs } from '../args.js';
-import { encoderFromFlags } from '../encoder.js';
+import { flagHelp, numberFlag, parseFlags, splitPositionals, type FlagSpecs } from '../args.js';
+import { DEVICE_FLAG, ENCODER_FLAGS, encoderFromFlags, testSizeFlag } from '../encoder.js';
 import type { Command } from '../command.js';
 import { progressBar, type ProgressBar } from '../progress.js';
 
-const E = SgaEncoderOptionsSchema.shape;
 const V = ScoreVideoOptionsSchema.shape;
 const S = ScoreStreamOptionsSchema.shape;
-const side = (max: number) => z.int().positive().max(max);
 const FLAGS = {
-  weights: {
-    schema: z.string().min(1, { error: 'must be a path' }).optional(),
-    arg: 'FILE',
-    help: 'encoder weights: a mist-vad checkpoint, a released MIST one, the Kinetics I3D port, C3D Sports-1M',
-  },
-  backbone: {
-    schema: E.backbone.optional(),
-    arg: 'i3d|c3d',
-    help: 'the encoder to build (default i3d; a mist-vad checkpoint names its own)',
-  },
-  width: {
-    schema: numberFlag(E.width.unwrap()).optional(),
-    arg: 'N',
-    help: 'channel multiplier of the encoder built (default 1)',
-  },
-  'input-size': {
-    schema: listFlag(side(4096), 'three comma-separated integers T,H,W')
-      .pipe(z.tuple([side(4096), side(4096), side(4096)]))
-      .optional(),
-    arg: 'T,H,W',
-    help: "the encoder's clip size (default I3D 16,224,224, C3D 16,112,112)",
-  },
-  'test-size': {
-    schema: listFlag(side(8192), 'two comma-separated integers H,W')
-      .pipe(z.tuple([side(8192), side(8192)]))
-      .optional(),
-    arg: 'H,W',
-    help: 'test-time resize (I3D: the whole frame, UCF-Crime 256,340, ShanghaiTech 240,320)',
-  },
+  ...ENCODER_FLAGS,
+  'test-size': testSizeFlag('test-time resize (I3D: the whole frame, UCF-Crime 256,340, ShanghaiTech 240,320)'),
   stream: {
     schema: z.boolean().optional(),
     switch: true,
@@ -89,11 +59,7 @@ const FLAGS = {
     help: 'per-frame scores: .npy (float32, NaN where unscored) or .csv (frame,clip,score)',
   },
   json: { schema: z.boolean().optional(), switch: true, help: 'one JSON line per clip, then one with the result' },
-  device: {
-    schema: DeviceSchema.optional(),
-    arg: 'cpu|cuda|cuda:N',
-    help: 'where to run (default: CUDA when available)',
-  },
+  device: DEVICE_FLAG,
   help: { schema: z.boolean().optional(), switch: true, help: 'this text' },
 } satisfies FlagSpecs;
 
