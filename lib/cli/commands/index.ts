@@ -4,6 +4,7 @@ import { demoCommand } from './demo.js';
 import { extractCommand } from './extract.js';
 import { infoCommand } from './info.js';
 import { scoreCommand } from './score.js';
+import { selfTrainCommand } from './self-train.js';
 import { trainCommand } from './train.js';
 
 export const COMMANDS: Record<string, Command> = {
@@ -12,4 +13,5 @@ export const COMMANDS: Record<string, Command> = {
   train: trainCommand,
   score: scoreCommand,
   extract: extractCommand,
+  'self-train': selfTrainCommand,
 };
