@@ -92,9 +92,9 @@ function describe(p: SelfTrainProgress): string | undefined {
     case 'pseudo-labels':
       return p.done === p.total ? `${at} pseudo labels: ${p.total} videos` : undefined;
     case 'stage2':
-      return p.step === p.steps
-        ? `${at} stage 2 epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}${auc(p.evaluation)}`
-        : undefined;
+      // The evaluation comes as an event of its own after the epoch's last step.
+      if (p.evaluation) return `${at} stage 2 epoch ${p.epoch}/${p.epochs}${auc(p.evaluation)}`;
+      return p.step === p.steps ? `${at} stage 2 epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}` : undefined;
     case 'round':
       return `${at} done:${p.result.stage1 ? ` stage 1 AUC ${p.result.stage1.auc.toFixed(4)}` : ''}${p.result.stage2 ? `, stage 2 AUC ${p.result.stage2.auc.toFixed(4)}` : ''}`;
   }
