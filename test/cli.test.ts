@@ -1,20 +1,12 @@
 // The command line as a user runs it: info, demo and train write what they say, and a wrong
 // argument gets a one-line coded message and a non-zero exit.
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import * as assert from 'uvu/assert';
 
 import { readPseudoLabels } from '../lib/index.js';
-import { ROOT, packageData, tempDir, test } from './helpers.js';
-
-function mist(args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'lib', 'cli', 'main.ts'), ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  });
-}
+import { mist, packageData, tempDir, test } from './helpers.js';
 
 test('mist info names LibTorch, threads and the BLAS', () => {
   const r = mist(['info']);

@@ -1,6 +1,6 @@
 // Shared helpers for the uvu tests. Each test file runs in its own Node process
 // (scripts/run-tests.mjs), so a native crash in one file cannot hide the others.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -143,4 +143,14 @@ export function ffmpeg(...args: string[]): void {
 /** ffmpeg's input arguments for a file of raw RGB frames of W x H at `fps`. */
 export function rawVideoInput(file: string, W: number, H: number, fps = 25): string[] {
   return ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-r', String(fps), '-i', file];
+}
+
+/** Runs the `mist` CLI from the sources (through tsx) in the package root, as a user runs it. Sync. */
+export function mist(args: string[], input?: Buffer) {
+  return spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'lib', 'cli', 'main.ts'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    ...(input ? { input } : {}),
+    maxBuffer: 64 * 1024 * 1024,
+  });
 }

@@ -1,25 +1,15 @@
 // `mist score` as a user runs it: per-frame scores written as .npy / .csv, one JSON line per
 // clip, a checkpoint given with --weights, --stream from stdin, and one-line errors.
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import * as assert from 'uvu/assert';
 
 import { readNpy, scoreVideo, SgaEncoder } from '../lib/index.js';
-import { ROOT, ffmpeg, tempDir, test } from './helpers.js';
+import { ffmpeg, mist, tempDir, test } from './helpers.js';
 
 const { dir, cleanup } = tempDir('mist-test-score-cli-');
 test.after(cleanup);
-
-function mist(args: string[], input?: Buffer) {
-  return spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'lib', 'cli', 'main.ts'), ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    ...(input ? { input } : {}),
-    maxBuffer: 64 * 1024 * 1024,
-  });
-}
 
 /** 56 frames of 48 x 40 at 25 fps (3 clips and 8 frames). */
 const video = join(dir, 'v.mkv');

@@ -1,7 +1,6 @@
 // `mist self-train` as a user runs it: the rounds from a manifest and a JSON config give the
 // AUCs the API gives for the same options; --resume of a finished run redoes nothing; bad
 // configs and flags give one line and exit status 1.
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -9,18 +8,10 @@ import * as assert from 'uvu/assert';
 
 import { selfTrain } from '../lib/index.js';
 import { makeSelfTrainVideos, readSelfTrainManifest, SEED, STAGE1, STAGE2 } from './fixtures/selftrain-setup.js';
-import { hasFfmpeg, ROOT, skip, tempDir, test } from './helpers.js';
+import { hasFfmpeg, mist, skip, tempDir, test } from './helpers.js';
 
 const { dir, cleanup } = tempDir('mist-test-selftrain-cli-');
 test.after(cleanup);
-
-function mist(args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'lib', 'cli', 'main.ts'), ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-}
 
 const ENCODER_FLAGS = ['--backbone', 'c3d', '--width', '0.125', '--input-size', '16,32,32'];
 const config = join(dir, 'run.json');

@@ -1,7 +1,6 @@
 // `mist extract` as a user runs it: a manifest or video paths in, an HDF5 store or .npy files
 // out with the weights of a saved encoder, plain progress lines without a terminal, a rerun
 // that skips, a corrupt video reported with a non-zero exit, and one-line errors for bad flags.
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -9,17 +8,10 @@ import * as assert from 'uvu/assert';
 
 import { extractFeatures, openFeatureStore, readNpy, SgaEncoder } from '../lib/index.js';
 import { makeSyntheticVideos } from '../lib/stage2/synthetic-videos.js';
-import { ROOT, hasFfmpeg, skip, tempDir, test } from './helpers.js';
+import { hasFfmpeg, mist, skip, tempDir, test } from './helpers.js';
 
 const { dir, cleanup } = tempDir('mist-test-extract-cli-');
 test.after(cleanup);
-
-function mist(args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'lib', 'cli', 'main.ts'), ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  });
-}
 
 let setup: { manifest: string; files: string[]; weights: string; encoder: SgaEncoder } | undefined;
 async function prepare(): Promise<NonNullable<typeof setup>> {
