@@ -15,6 +15,9 @@ test.after(cleanup);
 
 const ENCODER_FLAGS = ['--backbone', 'c3d', '--width', '0.125', '--input-size', '16,32,32'];
 const config = join(dir, 'run.json');
+/** `mist self-train` on the small run's videos, config and encoder, into `out`. */
+const selfTrainCli = (manifest: string, out: string, ...more: string[]) =>
+  mist(['self-train', '--manifest', manifest, '--dir', out, '--config', config, ...ENCODER_FLAGS, ...more]);
 writeFileSync(config, JSON.stringify({ stage1: STAGE1, stage2: STAGE2, rounds: 2, seed: SEED }));
 
 test('the rounds from --manifest and --config: the AUCs of selfTrain() with the same options; --resume redoes nothing', async () => {
@@ -35,17 +38,7 @@ test('the rounds from --manifest and --config: the AUCs of selfTrain() with the 
   const expected = api.rounds.map((r) => [r.round, r.stage1!.auc, r.stage2!.auc]);
 
   const out = join(dir, 'cli');
-  const r = mist([
-    'self-train',
-    '--manifest',
-    manifestPath,
-    '--dir',
-    out,
-    '--config',
-    config,
-    ...ENCODER_FLAGS,
-    '--json',
-  ]);
+  const r = selfTrainCli(manifestPath, out, '--json');
   assert.is(r.status, 0, r.stderr);
   const lines = r.stdout
     .trim()
@@ -66,17 +59,7 @@ test('the rounds from --manifest and --config: the AUCs of selfTrain() with the 
   assert.is(lines.filter((l) => l.event === 'round').length, 2);
 
   // A finished run resumed: nothing is trained again, the same table comes back.
-  const again = mist([
-    'self-train',
-    '--manifest',
-    manifestPath,
-    '--dir',
-    out,
-    '--config',
-    config,
-    ...ENCODER_FLAGS,
-    '--resume',
-  ]);
+  const again = selfTrainCli(manifestPath, out, '--resume');
   assert.is(again.status, 0, again.stderr);
   assert.not.match(again.stderr, /stage 2 epoch/);
   const rows = again.stdout.trim().split('\n').slice(1);
@@ -85,7 +68,7 @@ test('the rounds from --manifest and --config: the AUCs of selfTrain() with the 
     expected.map(([k, a, b]) => [k, Number(a!.toFixed(4)), Number(b!.toFixed(4))]),
   );
   // Without --resume the folder that holds a run is refused.
-  const refused = mist(['self-train', '--manifest', manifestPath, '--dir', out, '--config', config, ...ENCODER_FLAGS]);
+  const refused = selfTrainCli(manifestPath, out);
   assert.is(refused.status, 1);
   assert.match(refused.stderr, /ERR_MIST_ARG/);
 });

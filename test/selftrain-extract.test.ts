@@ -75,6 +75,23 @@ async function tenCropFeatures(): Promise<Map<string, ExtractedVideo>> {
 
 /** The boxes by hand, [y, x, flip]: Resize(256) then TenCrop(224), see each case. */
 type Box = [number, number, boolean];
+/**
+ * Ten crops of a 64 x 48 frame for an encoder of side 32, by hand: resize [37, 49], 32 x 32
+ * boxes at y 0 / 5, x 0 / 17, centre (2, 8); the mirrored five are the mirrored boxes of the
+ * flipped frame, whose centre starts at 49 - 32 - 8 = 9.
+ */
+const SMALL_TEN_CROPS: readonly Box[] = [
+  [0, 0, false],
+  [0, 17, false],
+  [5, 0, false],
+  [5, 17, false],
+  [2, 8, false],
+  [0, 17, true],
+  [0, 0, true],
+  [5, 17, true],
+  [5, 0, true],
+  [2, 9, true],
+];
 function boxes(views: ReturnType<typeof cropViews>): Box[] {
   return views.map((v) => [v.crop.y, v.crop.x, v.flip]);
 }
@@ -130,18 +147,7 @@ test("cropViews: torchvision's Resize(256) + TenCrop(224) boxes, by hand, for th
   // long side follows torchvision: int(37 * 64 / 48) = 49.
   const small = cropViews('i3d', { width: 64, height: 48 }, { crops: 10, inputSize: INPUT });
   assert.equal(small[0]!.resize, [37, 49]);
-  assert.equal(boxes(small), [
-    [0, 0, false],
-    [0, 17, false],
-    [5, 0, false],
-    [5, 17, false],
-    [2, 8, false],
-    [0, 17, true],
-    [0, 0, true],
-    [5, 17, true],
-    [5, 0, true],
-    [2, 9, true],
-  ]);
+  assert.equal(boxes(small), SMALL_TEN_CROPS);
 });
 
 test('cropViews rejects crops that do not fit and crop counts other than 1, 5, 10', async () => {
@@ -166,19 +172,7 @@ test('layouts [T, D], [T, 5, D], [T, 10, D]; crop k equals a hand-built ClipSpec
     // The hand-made boxes of the scaled case above: resize [37, 49], 32 x 32 crops.
     const source = await openFrameSource(f, { order: 'rgb' });
     const frames = await source.read(0, 32);
-    const hand: Box[] = [
-      [0, 0, false],
-      [0, 17, false],
-      [5, 0, false],
-      [5, 17, false],
-      [2, 8, false],
-      [0, 17, true],
-      [0, 0, true],
-      [5, 17, true],
-      [5, 0, true],
-      [2, 9, true],
-    ];
-    for (const [k, [y, x, flip]] of hand.entries()) {
+    for (const [k, [y, x, flip]] of SMALL_TEN_CROPS.entries()) {
       const spec = { resize: [37, 49], crop: { y, x, h: 32, w: 32 }, flip, mean: [128, 128, 128], scale: 128 } as const;
       const clips = await preprocessClips(frames.data, [2, 16, 48, 64, 3], spec);
       const o = await encoder.forward(clips.data, 2);
