@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { videoName } from '../data/lists.js';
 import { openFrameSource, type FrameCache, type FrameSource } from '../data/frame-cache.js';
 import { ErrorCode, MistError, throwIfAborted } from '../errors.js';
-import { InputSizeSchema, type SgaEncoder } from '../models/encoder.js';
+import { DEFAULT_INPUT_SIZE, InputSizeSchema, type SgaEncoder } from '../models/encoder.js';
 import { ClipSpecSchema, clipTransform, type ClipSpec } from '../models/preprocess.js';
 import { parseOptions } from '../options.js';
 import { encodeClips, type EncodedClips } from '../score/encode.js';
@@ -75,7 +75,7 @@ export function cropViews(
     ...(o.testSize && o.crops === 1 ? { testSize: o.testSize } : {}),
   });
   if (o.crops === 1) return [base];
-  const [, h, w] = o.inputSize ?? (backbone === 'i3d' ? [16, 224, 224] : [16, 112, 112]);
+  const [, h, w] = o.inputSize ?? DEFAULT_INPUT_SIZE[backbone];
   let resize: readonly [number, number];
   if (o.testSize) resize = o.testSize;
   else if (backbone === 'c3d')
