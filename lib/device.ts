@@ -8,6 +8,7 @@ import { parseOptions } from './options.js';
 export const DeviceSchema = z
   .string({ error: "must be 'cpu', 'cuda' or 'cuda:N'" })
   .regex(/^(cpu|cuda|cuda:\d+)$/, { error: "must be 'cpu', 'cuda' or 'cuda:N'" });
+/** `cpu`, `cuda` or `cuda:N`. */
 export type Device = z.infer<typeof DeviceSchema>;
 
 /** The device to use: the one given, else MIST_DEVICE, else CUDA when available, else CPU. */

@@ -30,6 +30,7 @@ export const ErrorCode = {
   TORCH: 'ERR_MIST_TORCH',
 } as const;
 
+/** One of the ErrorCode strings (`ERR_MIST_ARG`, ...). */
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** The one error class the package throws; `code` is stable, the message is one line. */

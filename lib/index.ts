@@ -379,3 +379,26 @@ export {
   type StreamSource,
   type StreamStats,
 } from './score/stream.js';
+
+// ---- Reports: one self-contained HTML file, and the data it is rendered from ------------------
+export { renderHtmlReport, writeHtmlReport, readReportData } from './report/html.js';
+export { ReportDataSchema } from './report/schema.js';
+export {
+  evaluationEntry,
+  evaluationFromResult,
+  timelineEntry,
+  trainingCurve,
+  pseudoLabelEntry,
+  attentionEntries,
+  reportMachine,
+  AttentionEntriesOptionsSchema,
+  type AttentionEntriesOptions,
+} from './report/build.js';
+export type {
+  ReportData,
+  ReportEvaluation,
+  ReportTimeline,
+  ReportTrainingCurve,
+  ReportPseudoLabels,
+  ReportAttention,
+} from './report/types.js';

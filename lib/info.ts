@@ -3,6 +3,7 @@ import type { AddonOrigin, CpuCacheStats, RuntimeInfo } from './types.js';
 
 export type { AddonOrigin, CpuCacheStats, RuntimeInfo };
 
+/** The command that replaces the reference BLAS with OpenBLAS on Debian. */
 export const SLOW_BLAS_FIX = 'sudo apt-get install -y libopenblas0-pthread';
 
 /** Sync: the binary loaded and why, LibTorch version, CUDA, threads (configured and observed) and the BLAS loaded. */

@@ -90,6 +90,7 @@ export interface ParameterGroups {
   frozenCount: number;
 }
 
+/** Parameter counts of an encoder, in total and by part. */
 export interface ParameterCount {
   total: number;
   trainable: number;

@@ -26,6 +26,10 @@ if (r.status !== 0) {
 const built = path.join(out, process.env.MIST_DEBUG_BUILD ? 'Debug' : 'Release');
 fs.mkdirSync(dest, { recursive: true });
 for (const f of ['mist_vad.node', 'mist-build-info.json']) {
-  fs.copyFileSync(path.join(built, f), path.join(dest, f));
+  // Copy beside, then rename: a process that has the old binary loaded keeps its own copy
+  // (overwriting a mapped shared object in place crashes whoever runs it).
+  const tmp = path.join(dest, `.${f}.${process.pid}.tmp`);
+  fs.copyFileSync(path.join(built, f), tmp);
+  fs.renameSync(tmp, path.join(dest, f));
 }
 console.log(`mist-vad: built ${path.join(dest, 'mist_vad.node')}`);

@@ -51,6 +51,9 @@ test('internals do not leak through the public entry', () => {
     'MistError',
     'ErrorCode',
     'makeSyntheticFeatures',
+    'renderHtmlReport',
+    'writeHtmlReport',
+    'readReportData',
   ]) {
     assert.ok(name in api, `${name} is not exported`);
   }

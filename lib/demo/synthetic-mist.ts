@@ -20,6 +20,7 @@ import { extractFeatures } from '../selftrain/extract.js';
 import { finetuneEncoder, type FinetuneProgress } from '../stage2/finetune.js';
 import { makeSyntheticVideos } from '../stage2/synthetic-videos.js';
 
+/** Options of runSyntheticMist(). */
 export const SyntheticMistOptionsSchema = z.strictObject({
   /** Working folder: the videos, checkpoints. */
   dir: z.string().min(1),
@@ -56,8 +57,10 @@ export const SyntheticMistOptionsSchema = z.strictObject({
   /** L2-normalise the features for stage 1 (off: their magnitude, which carries motion energy, stays). */
   l2Normalize: z.boolean().default(false),
 });
+/** Options of runSyntheticMist(), as callers pass them. */
 export type SyntheticMistOptions = z.input<typeof SyntheticMistOptionsSchema>;
 
+/** What runSyntheticMist() returns. */
 export interface SyntheticMistResult {
   seed: number;
   /** The untrained encoder's own scores (its random head). */

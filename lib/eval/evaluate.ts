@@ -12,9 +12,11 @@ import {
   falseAlarmRate,
   mergeSorted,
   prAucOf,
+  prCurve,
   rocCurve,
   scoreGap,
   split,
+  type PrCurve,
   type RocCurve,
 } from './metrics.js';
 import { clipScoresToFrames, segmentScoresToClips } from './segments.js';
@@ -49,7 +51,7 @@ export const EvaluateOptionsSchema = z.strictObject({
   onMissing: z.enum(['error', 'skip']).default('error'),
   /** Score above which a frame of a normal video is a false alarm. */
   farThreshold: z.number().default(0.5),
-  /** Include the ROC curve points (for plotting). */
+  /** Include the ROC and precision–recall curve points of the same frames (for plotting). */
   curve: z.boolean().default(false),
 });
 export type EvaluateOptions = z.input<typeof EvaluateOptionsSchema>;
@@ -73,7 +75,10 @@ export interface Evaluation {
   anomalousFrames: number;
   /** Videos scored. */
   videos: number;
+  /** With `curve: true`: the ROC curve (rocCurve) of the concatenated frames. */
   roc?: RocCurve;
+  /** With `curve: true`: the precision–recall curve (prCurve) of the same frames. */
+  pr?: PrCurve;
 }
 
 function frameScoresOf(
@@ -186,6 +191,9 @@ export function evaluate(options: EvaluateOptions): Evaluation {
     }
     result.perClassAuc = perClass;
   }
-  if (o.curve) result.roc = rocCurve(labels, scores);
+  if (o.curve) {
+    result.roc = rocCurve(labels, scores);
+    result.pr = prCurve(labels, scores);
+  }
   return result;
 }

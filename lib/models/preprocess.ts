@@ -50,6 +50,7 @@ export const ClipSpecSchema = z
     const crop = s.crop ?? { y: 0, x: 0, h: s.resize[0], w: s.resize[1] };
     return { ...s, crop, outSize: s.outSize ?? [crop.h, crop.w] };
   });
+/** A ClipSpec as callers pass it (fields with defaults may be left out). */
 export type ClipSpecInput = z.input<typeof ClipSpecSchema>;
 /** A resolved spec: every field present (what clipTransform returns). */
 export type ClipSpec = NativeClipSpec;
@@ -105,6 +106,7 @@ const BACKBONE = {
   c3d: { side: 112, resize: [128, 171], order: 'bgr', mean: [90.25, 97.66, 101.41], scale: 1, grayscale: 0.1 },
 } as const;
 
+/** Options of clipTransform(). */
 export const ClipTransformOptionsSchema = z.strictObject({
   /** Training draws the random choices; test time is deterministic (I3D whole frame, C3D centre crop). */
   train: z.boolean(),
@@ -126,6 +128,7 @@ export const ClipTransformOptionsSchema = z.strictObject({
   grayscaleProbability: z.number().min(0).max(1).optional(),
   quantize: z.boolean().default(true),
 });
+/** Options of clipTransform(), as callers pass them. */
 export type ClipTransformOptions = z.input<typeof ClipTransformOptionsSchema>;
 
 /** Python's round(): half to even (torchvision's centre crop rounds its offsets so). */

@@ -27,6 +27,7 @@ import { padClip, testClipSpec } from './video.js';
 
 const Side = z.int().positive().max(8192);
 
+/** Options of scoreStream(). */
 export const ScoreStreamOptionsSchema = z
   .strictObject({
     /** Test-time resize [h, w], as scoreVideo's (default: the backbone's, scaled to the input size). */
@@ -65,6 +66,7 @@ export const ScoreStreamOptionsSchema = z
     path: ['idleTimeoutMs'],
     message: 'applies only with follow: true',
   });
+/** Options of scoreStream(), as callers pass them. */
 export type ScoreStreamOptions = z.input<typeof ScoreStreamOptionsSchema>;
 
 /** What ffmpeg reported about the decoded stream. */

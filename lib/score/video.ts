@@ -23,6 +23,7 @@ const Side = z.int().positive().max(8192);
  * repeated to fill it, scored like the others: RTFM's feature layout).
  */
 export const TailRuleSchema = z.enum(['unscored', 'repeat', 'pad']);
+/** What the frames past the last whole clip get: `unscored`, `repeat` or `pad` (see TailRuleSchema). */
 export type TailRule = z.output<typeof TailRuleSchema>;
 
 /** Progress of scoreVideo, after each batch of clips. */
@@ -34,6 +35,7 @@ export interface ScoreProgress {
   elapsedMs: number;
 }
 
+/** Options of scoreVideo(). */
 export const ScoreVideoOptionsSchema = z.strictObject({
   /** Clips per encoder call. */
   batchSize: z.int().positive().max(4096).default(8),
@@ -54,6 +56,7 @@ export const ScoreVideoOptionsSchema = z.strictObject({
   signal: z.instanceof(AbortSignal).optional(),
   onProgress: z.custom<(p: ScoreProgress) => void>((v) => typeof v === 'function', 'must be a function').optional(),
 });
+/** Options of scoreVideo(), as callers pass them. */
 export type ScoreVideoOptions = z.input<typeof ScoreVideoOptionsSchema>;
 
 /** One video's scores: per clip, and per frame aligned with the real frame count. */

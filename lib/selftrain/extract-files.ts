@@ -36,6 +36,7 @@ import {
 
 /** `npy`: `<video>.npy`; `npy-per-crop`: `<video>__<k>.npy`; `hdf5`: one store. */
 export const FeatureFileFormatSchema = z.enum(['npy', 'npy-per-crop', 'hdf5']);
+/** The file layout extractFeatureFiles() writes: `npy`, `npy-per-crop` or `hdf5`. */
 export type FeatureFileFormat = z.output<typeof FeatureFileFormatSchema>;
 
 const FileName = z
@@ -44,6 +45,7 @@ const FileName = z
   .regex(/^[^\\/]+$/, { error: 'must be a file name, without a folder' });
 
 const X = ExtractFeaturesOptionsSchema.shape;
+/** Options of extractFeatureFiles(). */
 export const ExtractFeatureFilesOptionsSchema = z.strictObject({
   /** The folder the features (and the list) go to; made when missing. */
   dir: z.string().min(1),
@@ -60,8 +62,10 @@ export const ExtractFeatureFilesOptionsSchema = z.strictObject({
   /** Called when a video starts, after each batch, and when a video is written, skipped or fails. */
   onProgress: z.custom<(p: ExtractFilesProgress) => void>((v) => typeof v === 'function').optional(),
 });
+/** Options of extractFeatureFiles(), as callers pass them. */
 export type ExtractFeatureFilesOptions = z.input<typeof ExtractFeatureFilesOptionsSchema>;
 
+/** What extractFeatureFiles() reports as it goes (see `event`). */
 export interface ExtractFilesProgress {
   /**
    * `start`: the video is open and its clip count known; `batch`: a batch of its clips is

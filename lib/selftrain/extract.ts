@@ -31,10 +31,12 @@ export type ExtractVideo = string | { name: string; path: string };
 export const CropCountSchema = z.union([z.literal(1), z.literal(5), z.literal(10)], {
   error: 'must be 1, 5 or 10',
 });
+/** Views per clip: 1, 5 or 10. */
 export type CropCount = z.output<typeof CropCountSchema>;
 
 const TestSizeSchema = z.tuple([z.int().positive().max(8192), z.int().positive().max(8192)]).readonly();
 
+/** Options of cropViews(). */
 export const CropViewsOptionsSchema = z.strictObject({
   crops: CropCountSchema.default(1),
   /** [frames, height, width] of the encoder's clips (default: the paper's for the backbone). */
@@ -47,6 +49,7 @@ export const CropViewsOptionsSchema = z.strictObject({
   /** Round each resized frame as a uint8 pipeline stores it (torchvision on uint8 tensors). */
   quantize: z.boolean().default(true),
 });
+/** Options of cropViews(), as callers pass them. */
 export type CropViewsOptions = z.input<typeof CropViewsOptionsSchema>;
 
 /** Python's round(): half to even (torchvision rounds its centre-crop offsets so). */
@@ -120,6 +123,7 @@ export function cropViews(
   return views;
 }
 
+/** Options of extractFeatures(). */
 export const ExtractFeaturesOptionsSchema = z.strictObject({
   /** Views per clip: 1 (features [clips, D]), 5 or 10 crops (features [clips, crops, D]). */
   crops: CropCountSchema.default(1),
@@ -138,8 +142,10 @@ export const ExtractFeaturesOptionsSchema = z.strictObject({
   /** Called after each video. */
   onProgress: z.custom<(p: ExtractProgress) => void>((v) => typeof v === 'function').optional(),
 });
+/** Options of extractFeatures(), as callers pass them. */
 export type ExtractFeaturesOptions = z.input<typeof ExtractFeaturesOptionsSchema>;
 
+/** What extractFeatures() reports after each video. */
 export interface ExtractProgress {
   video: string;
   done: number;

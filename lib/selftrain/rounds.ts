@@ -47,6 +47,7 @@ export const StartEncoderOptionsSchema = SgaEncoderOptionsSchema.extend({
   /** Weights loaded by name after creation (see SgaEncoder.loadStateDict). */
   weights: z.string().min(1).optional(),
 }).strict();
+/** The starting encoder's options, as callers pass them. */
 export type StartEncoderOptions = z.input<typeof StartEncoderOptionsSchema>;
 
 /**
@@ -57,6 +58,7 @@ export type StartEncoderOptions = z.input<typeof StartEncoderOptionsSchema>;
 export const SelfTrainStage1OptionsSchema = z.strictObject(
   without(GeneratorTrainOptionsSchema.shape, ['featureDim', 'seed', 'checkpoint']),
 );
+/** Stage 1's options of every round, as callers pass them. */
 export type SelfTrainStage1Options = z.input<typeof SelfTrainStage1OptionsSchema>;
 
 /**
@@ -71,11 +73,13 @@ export const SelfTrainStage2OptionsSchema = FinetuneEncoderOptionsSchema.omit({
   checkpointDir: true,
   resume: true,
 });
+/** Stage 2's options of every round, as callers pass them. */
 export type SelfTrainStage2Options = z.input<typeof SelfTrainStage2OptionsSchema>;
 
 /** Test videos with ground truth: a manifest (its test split) or videos and a ground truth. */
 export type SelfTrainTestSet = VideoManifest | { videos: readonly FinetuneVideo[]; groundTruth: GroundTruth };
 
+/** Options of selfTrain(). */
 export const SelfTrainOptionsSchema = z.strictObject({
   /** The run's folder: state.json and one round-<k>/ folder a round. */
   dir: z.string().min(1),
@@ -126,6 +130,7 @@ export const SelfTrainOptionsSchema = z.strictObject({
   signal: z.instanceof(AbortSignal).optional(),
   onProgress: z.custom<(p: SelfTrainProgress) => void>((v) => typeof v === 'function').optional(),
 });
+/** Options of selfTrain(), as callers pass them. */
 export type SelfTrainOptions = z.input<typeof SelfTrainOptionsSchema>;
 
 interface Where {
@@ -189,6 +194,7 @@ export interface SelfTrainRound {
   resumed: { stage1: boolean; stage2: boolean; stage2FromEpoch: number };
 }
 
+/** What selfTrain() returns: its rounds, the last round's encoder, the run's folder and state file. */
 export interface SelfTrainResult {
   rounds: SelfTrainRound[];
   /** The last round's encoder (the caller disposes it). */

@@ -31,6 +31,7 @@ export const GeneratorHyperparametersSchema = z.strictObject({
   l2Normalize: z.boolean({ error: 'must be true or false' }),
   dropout: z.number({ error: 'must be a number in [0, 1)' }).min(0).lt(1),
 });
+/** The complete hyper-parameters of one stage-1 run. */
 export type GeneratorHyperparameters = z.infer<typeof GeneratorHyperparametersSchema>;
 
 const common = {
@@ -57,7 +58,9 @@ export const PRESETS = {
   'ucf-crime-c3d': { ...common, L: 32, T: 3, k: 3, steps: UCF_STEPS, featureDim: 4096, l2Normalize: true },
 } as const satisfies Record<string, GeneratorHyperparameters>;
 
+/** A stage-1 preset's name: `shanghaitech-i3d`, `shanghaitech-c3d`, `ucf-crime-i3d`, `ucf-crime-c3d`. */
 export type PresetName = keyof typeof PRESETS;
+/** The stage-1 preset names, in PRESETS' order. */
 export const PRESET_NAMES = Object.keys(PRESETS) as [PresetName, ...PresetName[]];
 
 const hyperKeys = Object.keys(GeneratorHyperparametersSchema.shape) as (keyof GeneratorHyperparameters)[];

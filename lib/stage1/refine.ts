@@ -9,6 +9,7 @@ export const RefineOptionsSchema = z.strictObject({
   /** Anomalous videos are min-max normalised after smoothing; normal ones are not. */
   anomalous: z.boolean({ error: 'must be true or false' }),
 });
+/** Options of refinePseudoLabels(). */
 export type RefineOptions = z.infer<typeof RefineOptionsSchema>;
 
 /** One pass of a width-5 moving average whose window repeats the edge values past the ends. */

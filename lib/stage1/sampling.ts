@@ -14,6 +14,7 @@ export const SparseSamplingOptionsSchema = z.strictObject({
   L: posInt('a positive integer (number of sub-bags)'),
   T: posInt('a positive integer (clips per sub-bag)'),
 });
+/** L sub-bags of T consecutive clips each. */
 export type SparseSamplingOptions = z.infer<typeof SparseSamplingOptionsSchema>;
 
 function checkClips(n: unknown): number {

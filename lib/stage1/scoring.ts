@@ -27,6 +27,7 @@ export const ScoreClipsOptionsSchema = z.strictObject({
   /** For [N, C, D] features: 'mean' averages the crops, an integer k takes crop k. */
   crop: CropSchema,
 });
+/** Options of scoreClips(), as callers pass them. */
 export type ScoreClipsOptions = z.input<typeof ScoreClipsOptionsSchema>;
 
 /** Options of generatePseudoLabels: scoreClips' plus cancellation and progress. */

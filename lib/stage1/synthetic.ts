@@ -33,6 +33,7 @@ export const SyntheticFeaturesOptionsSchema = z
     path: ['segmentFraction'],
     message: 'min must not exceed max',
   });
+/** Options of makeSyntheticFeatures(), as callers pass them. */
 export type SyntheticFeaturesOptions = z.input<typeof SyntheticFeaturesOptionsSchema>;
 
 /** A synthetic video: features [N, D], its video-level label and per-clip ground truth. */

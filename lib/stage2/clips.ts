@@ -53,6 +53,7 @@ export const TrainingClipOptionsSchema = z.strictObject({
   /** Frames per clip and per window (MIST: 16). */
   clipLength: posInt('a positive integer (frames per clip)').default(16),
 });
+/** Options of sampleTrainingClips(), as callers pass them. */
 export type TrainingClipOptions = z.input<typeof TrainingClipOptionsSchema>;
 
 /**
@@ -170,6 +171,7 @@ export const BalancedVideoPlanOptionsSchema = z.strictObject({
   /** n: videos of each class per step (MIST: 10 for ShanghaiTech, 32 for UCF-Crime). */
   videosPerClass: posInt('a positive integer (videos of each class per step)'),
 });
+/** Options of createBalancedVideoPlan(), as callers pass them. */
 export type BalancedVideoPlanOptions = z.input<typeof BalancedVideoPlanOptionsSchema>;
 
 /** One step's videos. */

@@ -34,6 +34,7 @@ export const EncoderHyperparametersSchema = z.strictObject({
   /** Dropout before the main head's Linear (for an encoder this run builds). */
   dropout: z.number({ error: 'must be a number in [0, 1)' }).min(0).lt(1),
 });
+/** The complete hyper-parameters of one stage-2 run. */
 export type EncoderHyperparameters = z.infer<typeof EncoderHyperparametersSchema>;
 
 const common = {
@@ -67,7 +68,9 @@ export const ENCODER_PRESETS = {
   'ucf-crime-i3d': { ...ucfCrime, backbone: 'i3d' },
 } as const satisfies Record<string, EncoderHyperparameters>;
 
+/** A stage-2 preset's name: `shanghaitech-c3d`, `shanghaitech-i3d`, `ucf-crime-c3d`, `ucf-crime-i3d`. */
 export type EncoderPresetName = keyof typeof ENCODER_PRESETS;
+/** The stage-2 preset names, in ENCODER_PRESETS' order. */
 export const ENCODER_PRESET_NAMES = Object.keys(ENCODER_PRESETS) as [EncoderPresetName, ...EncoderPresetName[]];
 const hyperKeys = Object.keys(EncoderHyperparametersSchema.shape) as (keyof EncoderHyperparameters)[];
 

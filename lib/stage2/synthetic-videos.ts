@@ -57,6 +57,7 @@ export const SyntheticVideosOptionsSchema = z
     path: ['frames'],
     message: 'min must not exceed max',
   });
+/** Options of makeSyntheticVideos(), as callers pass them. */
 export type SyntheticVideosOptions = z.input<typeof SyntheticVideosOptionsSchema>;
 
 /** One entry of manifest.json. */
