@@ -33,11 +33,24 @@ export const ErrorCode = {
 /** One of the ErrorCode strings (`ERR_MIST_ARG`, ...). */
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+const CONTROL_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/g;
+
+/**
+ * A message on one line: control characters (which a damaged file quoted in a message can hold)
+ * written as escapes, `\n` or `\x00`.
+ */
+function oneLine(message: string): string {
+  return message.replace(CONTROL, (c) => CONTROL_ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** The one error class the package throws; `code` is stable, the message is one line. */
 export class MistError extends Error {
   readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(oneLine(message), options);
     this.name = 'MistError';
     this.code = code;
   }

@@ -123,7 +123,7 @@ test('small label files and annotation written here', async () => {
       () => loadXdViolenceGroundTruth({ annotation: ann, frameCounts: { [B]: 33 } }),
       'ERR_MIST_ARG',
     );
-    assert.is(e.message, `no frame count for annotated video ${C}`);
+    assert.is(e.message, `no frame count for annotated video ${C} (${ann}:3)`);
     writeFileSync(ann, `${B} 3 x\n`);
     const f = await expectCode(
       () => loadXdViolenceGroundTruth({ annotation: ann, frameCounts: counts }),

@@ -15,10 +15,10 @@ import { ErrorCode, MistError } from '../errors.js';
 import { parseOptions } from '../options.js';
 import { listDir, readFileOrThrow, writeFileOrThrow } from './files.js';
 import { readNpy, writeNpy, type NpyArray } from './npy.js';
-import type { FeatureArray } from './types.js';
+import { checkFinite, type FeatureArray, type NonFiniteOptions } from './types.js';
 
-export type { FeatureArray };
-
+export type { FeatureArray, NonFiniteOptions };
+export { checkFinite };
 
 /** Schema of the sidecar metadata of our feature format. */
 export const FeatureMetaSchema = z.strictObject({
@@ -43,14 +43,16 @@ const FORMAT_ID = 'mist-vad.features';
 
 /**
  * Converts an .npy array to a FeatureArray ([T, D] or [T, K, D], float32). Sync. Throws
- * ERR_MIST_DTYPE for a non-float array and ERR_MIST_SHAPE for another rank.
+ * ERR_MIST_DTYPE for a non-float array, ERR_MIST_SHAPE for another rank, ERR_MIST_FORMAT for
+ * a NaN or infinity (or a float64 beyond float32's range) unless `allowNonFinite`.
  */
-export function toFeatureArray(array: NpyArray, source = '<array>'): FeatureArray {
+export function toFeatureArray(array: NpyArray, source = '<array>', options: NonFiniteOptions = {}): FeatureArray {
   if (array.dtype !== 'float32' && array.dtype !== 'float64' && array.dtype !== 'float16') {
     throw new MistError(ErrorCode.DTYPE, `${source}: features must be float32 or float64, got ${array.dtype}`);
   }
   checkFeatureShape(array.shape, source);
   const data = array.data instanceof Float32Array ? array.data : Float32Array.from(array.data as Float64Array);
+  checkFinite(data, array.shape, source, options.allowNonFinite === true, array.data as Float64Array);
   return { data, shape: array.shape };
 }
 
@@ -63,12 +65,18 @@ function checkFeatureShape(shape: readonly number[], source: string): void {
   }
 }
 
+// A decimal number as Python and MATLAB print them, and the non-finite words numpy writes.
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const NON_FINITE = /^[+-]?(nan|inf|infinity)$/i;
+
 /**
  * Reads a whitespace-separated text feature file such as Sultani's C3D `.txt` (32 rows of
  * 4096 values). Sync. Returns [rows, columns]. Throws ERR_MIST_IO, or ERR_MIST_FORMAT for an
- * empty file, a non-number or rows of different lengths.
+ * empty file, a token that is not a decimal number, rows of different lengths, or (unless
+ * `allowNonFinite`) nan, inf or a value beyond float32's range, naming the line and column.
  */
-export function readC3dTxt(path: string): FeatureArray {
+export function readC3dTxt(path: string, options: NonFiniteOptions = {}): FeatureArray {
+  const allow = options.allowNonFinite === true;
   const text = readFileOrThrow(path, 'feature file').toString('latin1');
   const lines = text.split(/\r?\n/);
   const rows: number[][] = [];
@@ -79,9 +87,16 @@ export function readC3dTxt(path: string): FeatureArray {
     const tokens = line.split(/[\s,]+/);
     const row = new Array<number>(tokens.length);
     for (let j = 0; j < tokens.length; j++) {
-      const v = Number(tokens[j]);
-      if (!Number.isFinite(v)) {
-        throw new MistError(ErrorCode.FORMAT, `${path}:${i + 1}: not a number: ${JSON.stringify(tokens[j]?.slice(0, 20))}`);
+      const t = tokens[j] as string;
+      const word = NON_FINITE.test(t);
+      if (!DECIMAL.test(t) && !word) {
+        throw new MistError(ErrorCode.FORMAT, `${path}:${i + 1}: not a number: ${JSON.stringify(t.slice(0, 20))} (column ${j + 1})`);
+      }
+      const v = word ? (/nan/i.test(t) ? NaN : t.startsWith('-') ? -Infinity : Infinity) : Number(t);
+      const f = Math.fround(v);
+      if (!allow && f - f !== 0) {
+        const why = Number.isFinite(v) ? `${t} overflows float32` : `non-finite value ${t}`;
+        throw new MistError(ErrorCode.FORMAT, `${path}:${i + 1}: ${why} at column ${j + 1} (pass allowNonFinite: true to accept it)`);
       }
       row[j] = v;
     }
@@ -105,7 +120,7 @@ const CROP_RE = /^(.*)__(\d+)\.npy$/;
  * ERR_MIST_IO (no crop files), ERR_MIST_FORMAT (a crop index missing), ERR_MIST_SHAPE
  * (crops of different shapes) or the readNpy errors.
  */
-export function readCropFeatures(path: string): FeatureArray {
+export function readCropFeatures(path: string, options: NonFiniteOptions = {}): FeatureArray {
   const m = CROP_RE.exec(basename(path));
   const stem = m ? (m[1] as string) : basename(path);
   const dir = dirname(path);
@@ -127,7 +142,7 @@ export function readCropFeatures(path: string): FeatureArray {
   let out: Float32Array | undefined;
   for (let k = 0; k < K; k++) {
     const file = crops.get(k) as string;
-    const f = toFeatureArray(readNpy(file), file);
+    const f = toFeatureArray(readNpy(file), file, options);
     if (f.shape.length !== 2) {
       throw new MistError(ErrorCode.SHAPE, `${file}: a crop file must be [T, D], got [${f.shape.join(', ')}]`);
     }
@@ -177,6 +192,8 @@ export const ReadFeaturesOptionsSchema = z.strictObject({
   key: z.string().optional(),
   /** For `<video>__<k>.npy`: stack all crops into [T, K, D] (true) or read only this crop. */
   allCrops: z.boolean().default(false),
+  /** Accept NaN and ±Infinity in the features (refused by default with ERR_MIST_FORMAT). */
+  allowNonFinite: z.boolean().default(false),
 });
 export type ReadFeaturesOptions = z.input<typeof ReadFeaturesOptionsSchema>;
 
@@ -184,24 +201,25 @@ export type ReadFeaturesOptions = z.input<typeof ReadFeaturesOptionsSchema>;
  * Reads clip features, choosing the reader by extension: `.npy` (our format or any float
  * [T, D] / [T, K, D] array; with `allCrops`, all `<video>__<k>.npy` crops stacked), `.txt`
  * (Sultani C3D text) or `.h5`/`.hdf5` (with `key`). Async (HDF5 needs its wasm module).
- * Throws ERR_MIST_ARG, ERR_MIST_IO, ERR_MIST_FORMAT, ERR_MIST_DTYPE or ERR_MIST_SHAPE.
+ * Throws ERR_MIST_ARG, ERR_MIST_IO, ERR_MIST_FORMAT (also for a NaN or infinity, naming the
+ * row and element, unless `allowNonFinite`), ERR_MIST_DTYPE, ERR_MIST_SHAPE or ERR_MIST_MEMORY.
  */
 export async function readFeatures(path: string, options?: ReadFeaturesOptions): Promise<Features> {
   const o = parseOptions(ReadFeaturesOptionsSchema, options, 'readFeatures options');
   const ext = extname(path).toLowerCase();
   if (ext === '.npy') {
-    if (o.allCrops) return readCropFeatures(path);
-    const f = toFeatureArray(readNpy(path), path);
+    if (o.allCrops) return readCropFeatures(path, o);
+    const f = toFeatureArray(readNpy(path), path, o);
     const meta = readSidecar(path, f.shape);
     return meta ? { ...f, meta } : f;
   }
-  if (ext === '.txt') return readC3dTxt(path);
+  if (ext === '.txt') return readC3dTxt(path, o);
   if (ext === '.h5' || ext === '.hdf5') {
     if (o.key === undefined) throw new MistError(ErrorCode.ARG, `readFeatures: ${path} is an HDF5 store; pass options.key (the video)`);
     const { openFeatureStore } = await import('./hdf5.js');
     const store = await openFeatureStore(path);
     try {
-      return store.read(o.key);
+      return store.read(o.key, o);
     } finally {
       store.close();
     }

@@ -5,9 +5,36 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 
 import { ErrorCode, MistError, ioError } from '../errors.js';
+import { MAX_READ_FILE_BYTES, checkAllocation, formatBytes } from '../memory.js';
 
-/** Reads a file whole. Sync. Throws ERR_MIST_IO (`cannot read <what> <path>: ...`). */
+/**
+ * Refuses, before reading, a file too large to read whole: ERR_MIST_MEMORY with its size. A
+ * path that cannot be stat'ed passes (the read reports it as ERR_MIST_IO). Sync.
+ */
+function checkReadable(path: string, what: string): void {
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) return;
+    size = st.size;
+  } catch {
+    return;
+  }
+  if (size > MAX_READ_FILE_BYTES) {
+    throw new MistError(
+      ErrorCode.MEMORY,
+      `cannot read ${what} ${path}: it holds ${formatBytes(size)}, more than the ${formatBytes(MAX_READ_FILE_BYTES)} one read can take`,
+    );
+  }
+  checkAllocation(size, 1, `reading ${what} ${path}`);
+}
+
+/**
+ * Reads a file whole. Sync. Throws ERR_MIST_IO (`cannot read <what> <path>: ...`), or
+ * ERR_MIST_MEMORY for a file too large to hold (its size in the message).
+ */
 export function readFileOrThrow(path: string, what = 'file'): Buffer {
+  checkReadable(path, what);
   try {
     return readFileSync(path);
   } catch (e) {
@@ -15,8 +42,9 @@ export function readFileOrThrow(path: string, what = 'file'): Buffer {
   }
 }
 
-/** Reads a file whole. Async. Throws ERR_MIST_IO. */
+/** Reads a file whole. Async. Throws ERR_MIST_IO or ERR_MIST_MEMORY (as readFileOrThrow). */
 export async function readFileAsync(path: string, what = 'file'): Promise<Buffer> {
+  checkReadable(path, what);
   try {
     return await readFile(path);
   } catch (e) {

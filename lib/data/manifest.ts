@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { ErrorCode, MistError } from '../errors.js';
 import { parseOptions } from '../options.js';
 import { readFileOrThrow, writeFileAtomic } from './files.js';
-import { readShanghaiTechList, readUcfCrimeList, videoName, type VideoEntry } from './lists.js';
+import { MAX_FRAMES, readShanghaiTechList, readUcfCrimeList, videoName, type VideoEntry } from './lists.js';
 import { readNpy } from './npy.js';
 
 /** Anomalous frames `[start, end)`: 0-based, half-open. */
@@ -62,7 +62,7 @@ export const ManifestEntrySchema = z.strictObject({
     })
     .optional(),
   media: z.enum(['video', 'frames'], { error: 'must be "video" or "frames"' }).default('video'),
-  frameCount: nonNegInt.optional(),
+  frameCount: nonNegInt.max(MAX_FRAMES, { error: 'must be at most 2^30 frames' }).optional(),
   className: z.string({ error: 'must be a string' }).min(1, { error: 'must be a non-empty string' }).optional(),
 });
 export type ManifestEntry = z.input<typeof ManifestEntrySchema>;
@@ -79,13 +79,19 @@ const CSV_OPTIONAL = ['media', 'frameCount', 'className'] as const;
 
 /**
  * The rules parsing alone cannot check, on one entry: intervals well formed, sorted and
- * disjoint, none for a normal video, at least one for an anomalous test video (it could
+ * disjoint, within the frame count when one is given, none for a normal video, at least one for an anomalous test video (it could
  * not be scored otherwise). Returns a problem in words, or undefined.
  */
-function ruleProblem(label: string, split: string, intervals: readonly FrameInterval[]): string | undefined {
+function ruleProblem(
+  label: string,
+  split: string,
+  intervals: readonly FrameInterval[],
+  frameCount?: number,
+): string | undefined {
   for (let i = 0; i < intervals.length; i++) {
     const [s, e] = intervals[i]!;
     if (s >= e) return `interval ${s}-${e}: start must be below end (half-open [start, end))`;
+    if (frameCount !== undefined && e > frameCount) return `interval ${s}-${e} ends past the video's ${frameCount} frames`;
     const prev = intervals[i - 1];
     if (prev && s < prev[1]) return `interval ${s}-${e} overlaps or comes before ${prev[0]}-${prev[1]}: sort them and keep them disjoint`;
   }
@@ -105,7 +111,7 @@ function toVideo(raw: unknown, base: string, where: string, code: string): Manif
     throw new MistError(code, `${where}: ${(err as Error).message}`);
   }
   const intervals = (e.intervals ?? []).map(([s, t]): FrameInterval => [s, t]);
-  const problem = ruleProblem(e.label, e.split, intervals);
+  const problem = ruleProblem(e.label, e.split, intervals, e.frameCount);
   if (problem) throw new MistError(code, `${where}: ${problem}`);
   const path = resolve(base, e.path);
   const v: ManifestVideo = { name: videoName(path), path, media: e.media, label: e.label, split: e.split, intervals };
@@ -197,7 +203,8 @@ function readJsonManifest(path: string, text: string): VideoManifest {
     const m = (e as Error).message;
     const at = /position (\d+)/.exec(m);
     const line = /line (\d+)/.exec(m)?.[1] ?? (at ? lineAt(text, Number(at[1])) : undefined);
-    throw new MistError(ErrorCode.FORMAT, `${path}${line !== undefined ? `:${line}` : ''}: not valid JSON: ${m}`);
+    // The message quotes the text around the error, newlines included: one line here.
+    throw new MistError(ErrorCode.FORMAT, `${path}${line !== undefined ? `:${line}` : ''}: not valid JSON: ${m.replace(/\s+/g, ' ')}`);
   }
   let top: z.output<typeof ManifestFileSchema>;
   try {
@@ -335,8 +342,8 @@ function readCsvManifest(path: string, text: string): VideoManifest {
  * empty field for none. Paths are relative to the manifest's folder (or absolute) and come
  * back absolute; intervals are frames, 0-based, half-open. Returns the VideoManifest. Throws
  * ERR_MIST_IO (unreadable file) or ERR_MIST_FORMAT naming the file, the line (and for JSON
- * the entry index): a bad field, an unknown field, intervals unsorted, overlapping, empty or
- * negative, intervals on a normal video, none on an anomalous test video, a path or video
+ * the entry index): a bad field, an unknown field, intervals unsorted, overlapping, empty,
+ * negative or past `frameCount`, intervals on a normal video, none on an anomalous test video, a path or video
  * name listed twice.
  */
 export function readVideoManifest(path: string): VideoManifest {
@@ -576,7 +583,7 @@ function finishBuilt(
   skipped: string[],
 ): VideoManifest {
   videos.forEach((v, i) => {
-    const problem = ruleProblem(v.label, v.split, v.intervals);
+    const problem = ruleProblem(v.label, v.split, v.intervals, v.frameCount);
     if (problem) throw new MistError(ErrorCode.FORMAT, `${where[i]}: ${v.name}: ${problem}`);
   });
   checkUnique(videos, (i) => where[i]!, ErrorCode.FORMAT);
@@ -745,6 +752,9 @@ export function shanghaiTechVideoManifest(options: ShanghaiTechManifestOptions):
           for (let k = 0; k < a.data.length; k++) {
             const x = Number(a.data[k]);
             if (x !== 0 && x !== 1) throw new MistError(ErrorCode.FORMAT, `${mask}: labels must be 0 or 1, got ${x} at frame ${k}`);
+          }
+          if (e.frames !== undefined && e.frames !== a.data.length) {
+            throw new MistError(ErrorCode.FORMAT, `${mask}: the mask has ${a.data.length} frames, ${list}:${i + 1} says ${e.frames}`);
           }
           v.intervals = maskIntervals(a.data);
           v.frameCount = a.data.length;

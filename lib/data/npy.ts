@@ -112,11 +112,6 @@ function fortranToC<T extends NpyData>(src: T, shape: readonly number[], make: (
   return out;
 }
 
-/**
- * Decodes the bytes of an .npy file. Sync. `source` names the file in error messages.
- * Throws ERR_MIST_FORMAT for a malformed or truncated file and ERR_MIST_DTYPE for element
- * types other than bool, integers and floats (object/pickled, string, complex, structured).
- */
 /** The header fields of a .npy file. */
 export interface NpyHeader {
   descr: string;
@@ -130,7 +125,8 @@ export interface NpyHeader {
  * Parses the header of a .npy file (format versions 1-3): the one header parser of the
  * package, used by parseNpy and by the pickle reader. Sync. `source` names the file in error
  * messages. Throws ERR_MIST_FORMAT when the magic, version or header dict is not what numpy
- * writes, ERR_MIST_DTYPE for a structured dtype.
+ * writes (a Python dict literal with exactly descr, fortran_order and shape; sizes safe
+ * integers), ERR_MIST_DTYPE for a structured dtype.
  */
 export function parseNpyHeader(bytes: Uint8Array, source = '<buffer>'): NpyHeader {
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
@@ -152,34 +148,112 @@ export function parseNpyHeader(bytes: Uint8Array, source = '<buffer>'): NpyHeade
   }
   const dataOffset = headerStart + headerLen;
   if (dataOffset > bytes.length) throw new MistError(ErrorCode.FORMAT, `${source}: truncated .npy header`);
-  const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(headerStart, dataOffset));
+  let header: string;
+  try {
+    header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1', { fatal: true }).decode(bytes.subarray(headerStart, dataOffset));
+  } catch (e) {
+    throw new MistError(ErrorCode.FORMAT, `${source}: .npy header is not UTF-8 text`, { cause: e });
+  }
+  const dict = parseHeaderDict(header, source);
+  return { ...dict, dataOffset };
+}
 
-  const descrM = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(header);
-  if (!descrM) {
-    if (/['"]descr['"]\s*:\s*\[/.test(header)) {
+type HeaderValue = { kind: 'str'; value: string } | { kind: 'bool'; value: boolean } | { kind: 'tuple'; value: string[] };
+
+/**
+ * Parses the header dict numpy writes, `{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }`
+ * padded with spaces and a newline: a Python literal with exactly these three keys (numpy's own
+ * reader refuses any other set). Sync. Throws ERR_MIST_FORMAT naming what is wrong, ERR_MIST_DTYPE
+ * for a structured dtype (a list as descr).
+ */
+function parseHeaderDict(header: string, source: string): Omit<NpyHeader, 'dataOffset'> {
+  let i = 0;
+  const bad = (): never => {
+    if (!/['"]descr['"]/.test(header)) throw new MistError(ErrorCode.FORMAT, `${source}: .npy header has no descr`);
+    const text = header.trim(); // MistError writes its control characters as escapes
+    throw new MistError(
+      ErrorCode.FORMAT,
+      `${source}: malformed .npy header: ${text.length > 200 ? `${text.slice(0, 200)}...` : text}`,
+    );
+  };
+  const ws = (): void => {
+    while (i < header.length && ' \t\r\n'.includes(header[i] as string)) i++;
+  };
+  const str = (): string => {
+    const q = header[i];
+    if (q !== "'" && q !== '"') bad();
+    const end = header.indexOf(q as string, i + 1);
+    if (end < 0) bad();
+    const v = header.slice(i + 1, end);
+    if (v.includes('\\')) bad();
+    i = end + 1;
+    return v;
+  };
+  const value = (key: string): HeaderValue => {
+    const ch = header[i];
+    if (ch === "'" || ch === '"') return { kind: 'str', value: str() };
+    if (header.startsWith('True', i)) {
+      i += 4;
+      return { kind: 'bool', value: true };
+    }
+    if (header.startsWith('False', i)) {
+      i += 5;
+      return { kind: 'bool', value: false };
+    }
+    if (ch === '(') {
+      const close = header.indexOf(')', i);
+      if (close < 0) bad();
+      const raw = header.slice(i + 1, close);
+      i = close + 1;
+      const tokens = raw.split(',').map((t) => t.trim());
+      if (tokens.length > 1 && tokens[tokens.length - 1] === '') tokens.pop(); // (3,) and (3, 4, )
+      if (tokens.length === 1 && tokens[0] === '') tokens.pop(); // ()
+      if (key === 'shape' && !tokens.every((t) => /^\d+L?$/.test(t) && Number.isSafeInteger(Number(t.replace(/L$/, ''))))) {
+        throw new MistError(ErrorCode.FORMAT, `${source}: bad shape in header: (${raw})`);
+      }
+      return { kind: 'tuple', value: tokens.map((t) => t.replace(/L$/, '')) };
+    }
+    if (ch === '[' && key === 'descr') {
       throw new MistError(ErrorCode.DTYPE, `${source}: structured dtypes are not supported (need a plain numeric array)`);
     }
-    throw new MistError(ErrorCode.FORMAT, `${source}: .npy header has no descr`);
+    return bad();
+  };
+  ws();
+  if (header[i] !== '{') bad();
+  i++;
+  const entries = new Map<string, HeaderValue>();
+  for (;;) {
+    ws();
+    if (header[i] === '}') break;
+    const key = str();
+    if (entries.has(key)) bad();
+    ws();
+    if (header[i] !== ':') bad();
+    i++;
+    ws();
+    entries.set(key, value(key));
+    ws();
+    if (header[i] === ',') i++;
+    else if (header[i] !== '}') bad();
   }
-  const fortM = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(header);
-  const shapeM = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(header);
-  if (!fortM || !shapeM) throw new MistError(ErrorCode.FORMAT, `${source}: malformed .npy header: ${header.trim()}`);
-  const shape = (shapeM[1] as string)
-    .split(',')
-    .map((t) => t.trim().replace(/L$/, ''))
-    .filter((t) => t.length > 0)
-    .map((t) => {
-      const v = Number(t);
-      if (!Number.isInteger(v) || v < 0) throw new MistError(ErrorCode.FORMAT, `${source}: bad shape in header: (${shapeM[1]})`);
-      return v;
-    });
-  return { descr: descrM[1] as string, fortranOrder: fortM[1] === 'True', shape, dataOffset };
+  i++;
+  ws();
+  if (i < header.length) bad(); // text after the dict
+  // numpy's reader takes exactly these keys, and so does this one.
+  if ([...entries.keys()].sort().join(',') !== 'descr,fortran_order,shape') bad();
+  const descr = entries.get('descr') as HeaderValue;
+  const fortran = entries.get('fortran_order') as HeaderValue;
+  const shape = entries.get('shape') as HeaderValue;
+  if (descr.kind !== 'str' || fortran.kind !== 'bool' || shape.kind !== 'tuple') bad();
+  return { descr: descr.value as string, fortranOrder: fortran.value as boolean, shape: (shape.value as string[]).map(Number) };
 }
 
 /**
  * Decodes the bytes of an .npy file. Sync. `source` names the file in error messages.
- * Throws ERR_MIST_FORMAT for a malformed or truncated file and ERR_MIST_DTYPE for element
- * types other than bool, integers and floats (object/pickled, string, complex, structured).
+ * Throws ERR_MIST_FORMAT for a malformed, truncated or over-long file (a header that is not
+ * numpy's dict, a shape the data does not fill, bytes after the data) and ERR_MIST_DTYPE for
+ * element types other than bool, integers and floats (object/pickled, string, complex,
+ * structured). The payload carries no checksum: a changed byte inside the data is not seen.
  */
 export function parseNpy(bytes: Uint8Array, source = '<buffer>'): NpyArray {
   const { descr, fortranOrder, shape, dataOffset: dataStart } = parseNpyHeader(bytes, source);
@@ -199,6 +273,13 @@ export function parseNpy(bytes: Uint8Array, source = '<buffer>'): NpyArray {
     throw new MistError(
       ErrorCode.FORMAT,
       `${source}: truncated .npy data (${bytes.length - dataStart} bytes, shape (${shape.join(', ')}) needs ${nbytes})`,
+    );
+  }
+  if (dataStart + nbytes < bytes.length) {
+    // numpy writes nothing after the data: extra bytes mean a damaged file or a wrong header.
+    throw new MistError(
+      ErrorCode.FORMAT,
+      `${source}: ${bytes.length - dataStart - nbytes} bytes after the .npy data (shape (${shape.join(', ')}) needs ${nbytes})`,
     );
   }
   const big = order === '>'; // reversing the bytes of 1-byte elements changes nothing

@@ -157,6 +157,11 @@ function build(target: Value, state: Value): void {
  * outside that set (other opcodes, other globals, truncated data).
  */
 export function unpickle(bytes: Uint8Array): Value {
+  return unpickleFrom(bytes).value;
+}
+
+/** unpickle, and the offset just past STOP. */
+function unpickleFrom(bytes: Uint8Array): { value: Value; end: number } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stack: Value[] = [];
   const memo = new Map<number, Value>();
@@ -176,7 +181,14 @@ export function unpickle(bytes: Uint8Array): Value {
     return Number(v);
   };
   const raw = (n: number) => bytes.slice(need(n), pos);
-  const text = (n: number) => new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(need(n), pos));
+  const text = (n: number): string => {
+    const at = need(n);
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(at, pos));
+    } catch (e) {
+      throw new MistError(ErrorCode.FORMAT, `pickle: text at offset ${at} is not UTF-8`, { cause: e });
+    }
+  };
   const pop = (): Value => {
     if (stack.length === 0) fail(`pickle: stack underflow at offset ${pos - 1}`);
     return stack.pop();
@@ -203,7 +215,8 @@ export function unpickle(bytes: Uint8Array): Value {
   };
   const append = (list: Value, items: Value[]): void => {
     if (!Array.isArray(list)) fail('pickle: APPEND(S) on something that is not a list');
-    list.push(...items);
+    // One at a time: a spread of many items overflows the call stack.
+    for (const item of items) list.push(item);
   };
 
   for (;;) {
@@ -218,7 +231,7 @@ export function unpickle(bytes: Uint8Array): Value {
       case 0x95: need(8); break; // FRAME: a length hint only
       case 0x2e: { // STOP
         if (stack.length !== 1) fail(`pickle: STOP with ${stack.length} values on the stack`);
-        return stack[0];
+        return { value: stack[0], end: pos };
       }
       case 0x28: stack.push(MARK); break; // MARK
       case 0x30: pop(); break; // POP
@@ -297,7 +310,7 @@ export function unpickle(bytes: Uint8Array): Value {
  * returns the unpickled value: the NdArray of dtype '|O' itself, or, for a 0-d array (numpy's
  * `.item()` case, as np.save(dict) writes), the one object it holds. Async (reads the file).
  * Throws ERR_MIST_IO when the file cannot be read, ERR_MIST_FORMAT when it is not a pickled
- * object array or uses anything unpickle refuses.
+ * object array, uses anything unpickle refuses, or has bytes after the pickle.
  */
 export async function readPickledNpy(path: string): Promise<Value> {
   return decodePickledNpy(await readFileAsync(path, '.npy file'), path);
@@ -308,8 +321,12 @@ export function decodePickledNpy(buf: Uint8Array, source = '<buffer>'): Value {
   const h = parseNpyHeader(buf, source);
   if (h.descr !== '|O') fail(`${source}: dtype ${h.descr} holds no pickle (only object arrays '|O' do)`);
   let value: Value;
+  const data = buf.subarray(h.dataOffset);
   try {
-    value = unpickle(buf.subarray(h.dataOffset));
+    const r = unpickleFrom(data);
+    value = r.value;
+    // numpy writes nothing after the pickle: more bytes mean a damaged or altered file.
+    if (r.end !== data.length) fail(`pickle: ${data.length - r.end} bytes after the pickle's STOP`);
   } catch (e) {
     throw withContext(e, source);
   }

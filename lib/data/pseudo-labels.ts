@@ -35,7 +35,16 @@ const FileSchema = z.strictObject({
   format: z.literal(FORMAT, { error: `must be "${FORMAT}"` }),
   version: z.literal(VERSION, { error: `must be ${VERSION} (this reader's version)` }),
   meta: PseudoLabelMetaSchema,
-  videos: z.record(z.string(), z.array(z.number({ error: 'must hold numbers only' }), { error: 'must be an array of numbers' })),
+  videos: z.record(
+    z.string(),
+    z.array(
+      z
+        .number({ error: 'must hold numbers only' })
+        .min(0, { error: 'must hold values in [0, 1]' })
+        .max(1, { error: 'must hold values in [0, 1]' }),
+      { error: 'must be an array of numbers' },
+    ),
+  ),
 });
 
 /** The shortest decimal text that reads back as the same float32, so files stay small and exact. */
@@ -51,7 +60,8 @@ function f32Text(x: number): string {
  * Writes pseudo labels as JSON: {format, version, meta, videos: {name: [labels]}}, each label
  * the shortest decimal that reads back as the same float32 (any JSON reader, Python's too, can
  * load it). Written to a temporary file first and renamed, so a crash leaves no half file.
- * Async. Throws ERR_MIST_ARG for bad meta or a non-finite label, ERR_MIST_IO when the file
+ * Async. Throws ERR_MIST_ARG for bad meta or a label that is not finite or outside [0, 1] (what
+ * the reader refuses), ERR_MIST_IO when the file
  * cannot be written. `meta.created` defaults to now.
  */
 export async function writePseudoLabels(
@@ -66,6 +76,7 @@ export async function writePseudoLabels(
     for (let i = 0; i < values.length; i++) {
       const v = Math.fround(values[i]!);
       if (!Number.isFinite(v)) throw new MistError(ErrorCode.ARG, `${name}: label ${i} is not finite (${values[i]})`);
+      if (v < 0 || v > 1) throw new MistError(ErrorCode.ARG, `${name}: label ${i} is outside [0, 1] (${values[i]})`);
       texts.push(f32Text(v));
     }
     parts.push(`${JSON.stringify(name)}:[${texts.join(',')}]`);
@@ -77,7 +88,9 @@ export async function writePseudoLabels(
 /**
  * Reads a file written by writePseudoLabels. Async. Returns the meta and a Map of
  * Float32Arrays in file order. Throws ERR_MIST_IO when the file cannot be read,
- * ERR_MIST_FORMAT when it is not valid JSON of this format (naming the first bad field).
+ * ERR_MIST_FORMAT when it is not valid JSON of this format, naming the first bad field (a
+ * wrong format tag or version, a label that is not a number in [0, 1]: JSON has no NaN, and
+ * 1e400 reads as Infinity and is refused).
  */
 export async function readPseudoLabels(path: string): Promise<PseudoLabelSet> {
   const text = (await readFileAsync(path, 'pseudo-label file')).toString('utf8');
@@ -85,7 +98,8 @@ export async function readPseudoLabels(path: string): Promise<PseudoLabelSet> {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new MistError(ErrorCode.FORMAT, `${path}: not JSON (${(e as Error).message})`, { cause: e });
+    const why = (e as Error).message.replace(/\s+/g, ' ');
+    throw new MistError(ErrorCode.FORMAT, `${path}: not JSON (${why})`, { cause: e });
   }
   let file: z.output<typeof FileSchema>;
   try {
@@ -110,7 +124,8 @@ export type OfficialPseudoLabelOptions = z.infer<typeof OfficialPseudoLabelOptio
  * holding a pickled dict of video name → float64 array. Keys lose their '.npy' suffix so they
  * match the split lists (01_0014.npy → 01_0014); values become Float32Array (stage 2 trains in
  * float32). dataset and featureKind come from options, else from the file name (SHT → shanghaitech,
- * I3D/C3D). Async. Throws ERR_MIST_IO, ERR_MIST_FORMAT when the file is not such a dict.
+ * I3D/C3D). Async. Throws ERR_MIST_IO, ERR_MIST_FORMAT when the file is not such a dict or a
+ * label is not a number in [0, 1].
  */
 export async function readOfficialPseudoLabels(path: string, options: OfficialPseudoLabelOptions = {}): Promise<PseudoLabelSet> {
   const o = parseOptions(OfficialPseudoLabelOptionsSchema, options, 'official pseudo-label options');
@@ -124,7 +139,10 @@ export async function readOfficialPseudoLabels(path: string, options: OfficialPs
     }
     const name = key.endsWith('.npy') ? key.slice(0, -4) : key;
     if (labels.has(name)) throw new MistError(ErrorCode.FORMAT, `${path}: video ${name} appears twice`);
-    labels.set(name, Float32Array.from(arr.data));
+    const values = Float32Array.from(arr.data);
+    const bad = values.findIndex((v) => !(v >= 0 && v <= 1)); // NaN fails both
+    if (bad >= 0) throw new MistError(ErrorCode.FORMAT, `${path}: ${key}: label ${bad} is ${arr.data[bad]}, not a number in [0, 1]`);
+    labels.set(name, values);
   }
   const file = basename(path);
   const guessedDataset = /^SHT?_/i.test(file) ? 'shanghaitech' : /^UCF/i.test(file) ? 'ucf-crime' : 'unknown';

@@ -92,3 +92,45 @@ const CROP_MESSAGE = "must be 'mean' or a crop index ≥ 0";
 export const CropSchema = z
   .union([z.literal('mean'), z.int({ error: CROP_MESSAGE }).nonnegative({ error: CROP_MESSAGE })], { error: CROP_MESSAGE })
   .default('mean');
+
+/** What every feature reader takes about values that are not finite numbers. */
+export interface NonFiniteOptions {
+  /** Accept NaN and ±Infinity in the features (default: refused with ERR_MIST_FORMAT). */
+  allowNonFinite?: boolean;
+}
+
+function where(shape: readonly number[], index: number): string {
+  const D = shape[shape.length - 1] || 1;
+  if (shape.length === 3) {
+    const K = shape[1] || 1;
+    return `row ${Math.floor(index / (K * D))}, crop ${Math.floor(index / D) % K}, element ${index % D}`;
+  }
+  if (shape.length === 2) return `row ${Math.floor(index / D)}, element ${index % D}`;
+  return `element ${index}`;
+}
+
+/**
+ * Throws ERR_MIST_FORMAT naming the first NaN or infinity of `data` (the row and element of
+ * `shape`) unless `allow`; `original` is the array before a float32 conversion, so a float64
+ * beyond float32's range is told as such. Sync.
+ */
+export function checkFinite(
+  data: Float32Array,
+  shape: readonly number[],
+  source: string,
+  allow = false,
+  original?: ArrayLike<number>,
+): void {
+  if (allow) return;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i] as number;
+    if (v - v === 0) continue; // finite (NaN - NaN and Inf - Inf are NaN)
+    const o = original?.[i];
+    const what =
+      o !== undefined && Number.isFinite(o) ? `${o} overflows float32` : `non-finite value ${String(o ?? v)}`;
+    throw new MistError(
+      ErrorCode.FORMAT,
+      `${source}: ${what} at ${where(shape, i)} (pass allowNonFinite: true to accept it)`,
+    );
+  }
+}

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, MistError, throwIfAborted } from '../errors.js';
 import { FFMPEG_FIX, ffmpegBinaries } from '../config.js';
+import { checkAllocation } from '../memory.js';
 import { parseOptions } from '../options.js';
 import { fileSize, listDir } from './files.js';
 
@@ -196,6 +197,9 @@ async function probe(path: string, o: z.output<typeof OpenVideoOptionsSchema>, f
   }
   const s = json.streams?.[0];
   if (!s || !s.width || !s.height) throw new MistError(ErrorCode.VIDEO, `${path}: no video stream`);
+  if (!Number.isSafeInteger(s.width) || !Number.isSafeInteger(s.height) || s.width < 1 || s.height < 1) {
+    throw new MistError(ErrorCode.VIDEO, `${path}: the video stream's size ${String(s.width)}x${String(s.height)} is not a frame size`);
+  }
   const header = Number(s.nb_frames);
   const packets = Number(s.nb_read_packets);
   const decoded = Number(s.nb_read_frames);
@@ -284,6 +288,8 @@ async function* decodeClips(info: VideoInfo, ffmpegPath: string, o: z.output<typ
   const L = o.clipLength;
   const frameBytes = w * h * 3;
   const clipBytes = frameBytes * L;
+  // The frame size comes from the file: a clip is estimated before it is allocated.
+  checkAllocation(clipBytes, 1, `a ${L}-frame clip of ${info.path} (${w}x${h})`);
 
   const { child, state, exited } = startFfmpeg(ffmpegPath, args);
   const onAbort = (): void => {
@@ -681,7 +687,8 @@ export async function probeFrameSource(
  * for how the seek is made exact). Given a VideoInfo (an openVideo reader, or a FrameSource's
  * info) the frame index is built once and reused; given a path, each call probes the file.
  * Async. Throws ERR_MIST_ARG (bad options, frames outside the video), ERR_MIST_IO,
- * ERR_MIST_VIDEO (decode failure, fewer frames than asked for) or ERR_MIST_ABORTED.
+ * ERR_MIST_VIDEO (decode failure, fewer frames than asked for), ERR_MIST_MEMORY (frames of
+ * that size would not fit in memory, estimated before decoding) or ERR_MIST_ABORTED.
  */
 export async function readFrames(
   source: string | FrameSourceInfo,
@@ -703,6 +710,7 @@ export async function readFrames(
     throw new MistError(ErrorCode.ARG, `${info.path}: frames ${startFrame}..${startFrame + count - 1} are past the end (${info.frames} frames)`);
   }
   const { w, h, filters } = outputSize(info, o);
+  checkAllocation(count * h * w * 3, 1, `${count} frames of ${info.path} (${w}x${h})`);
   const sync = await passthroughFlag(ffmpegPath);
   let input: string[];
   let lead: string[] = [];

@@ -10,8 +10,16 @@ import { z } from 'zod';
 import { ErrorCode, MistError } from '../errors.js';
 import { listDir, readFileOrThrow } from '../data/files.js';
 import { readNpy, type NpyArray } from '../data/npy.js';
-import { readRtfmList, readShanghaiTechList, uniqueVideoNames, videoName, type VideoEntry } from '../data/lists.js';
+import {
+  MAX_FRAMES,
+  readRtfmList,
+  readShanghaiTechList,
+  uniqueVideoNames,
+  videoName,
+  type VideoEntry,
+} from '../data/lists.js';
 import { readUcfCrimeAnnotation, type VideoManifest } from '../data/manifest.js';
+import { checkAllocation } from '../memory.js';
 import { parseOptions } from '../options.js';
 
 /** Ground truth of one video. */
@@ -62,6 +70,12 @@ function usable(frames: number, truncate: boolean): number {
   return truncate ? frames - (frames % 16) : frames;
 }
 
+/** Zeroed labels for a frame count read from a file, estimated first (ERR_MIST_MEMORY). */
+function zeros(frames: number, what: string): Uint8Array {
+  checkAllocation(frames, 1, `labels of ${what} (${frames} frames)`);
+  return new Uint8Array(frames);
+}
+
 const FrameCounts = z.union([z.string(), z.instanceof(Map), z.record(z.string(), z.number())]);
 
 function isInt(t: string | undefined): boolean {
@@ -88,7 +102,20 @@ export function readFrameCounts(path: string): Map<string, number> {
       else if (isInt(t[1])) n = t[1];
       if (n === undefined || Number(n) < 0)
         throw new MistError(ErrorCode.FORMAT, `${path}:${i + 1}: no frame count on this line`);
-      out.set(videoName(t[0] as string), Number(n));
+      if (!Number.isSafeInteger(Number(n)) || Number(n) > MAX_FRAMES) {
+        throw new MistError(
+          ErrorCode.FORMAT,
+          `${path}:${i + 1}: frame count ${n.slice(0, 40)} is beyond ${MAX_FRAMES} (2^30)`,
+        );
+      }
+      const name = videoName(t[0] as string);
+      if (out.has(name) && out.get(name) !== Number(n)) {
+        throw new MistError(
+          ErrorCode.FORMAT,
+          `${path}:${i + 1}: ${name} has two frame counts (${out.get(name)} and ${n})`,
+        );
+      }
+      out.set(name, Number(n));
     });
   if (out.size === 0) throw new MistError(ErrorCode.FORMAT, `${path}: no frame counts`);
   return out;
@@ -99,7 +126,7 @@ function toCountMap(fc: z.infer<typeof FrameCounts>): Map<string, number> {
   const entries = fc instanceof Map ? [...(fc as Map<unknown, unknown>).entries()] : Object.entries(fc);
   const m = new Map<string, number>();
   for (const [k, v] of entries) {
-    if (typeof k !== 'string' || typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+    if (typeof k !== 'string' || typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > MAX_FRAMES) {
       throw new MistError(
         ErrorCode.ARG,
         `frameCounts: need video name → non-negative integer, got ${String(k)} → ${String(v)}`,
@@ -138,14 +165,30 @@ export type UcfCrimeGroundTruthOptions = z.input<typeof UcfCrimeGroundTruthOptio
 export function loadUcfCrimeGroundTruth(options?: UcfCrimeGroundTruthOptions): GroundTruth {
   const o = parseOptions(UcfCrimeGroundTruthOptionsSchema, options, 'UCF-Crime ground-truth options');
   const annotation = o.annotation ?? packageDataPath('ucf-crime', 'Temporal_Anomaly_Annotation_for_Testing_Videos.txt');
-  const counts = toCountMap(o.frameCounts ?? packageDataPath('ucf-crime', 'Temporal_Anomaly_Annotation_New.txt'));
+  const countsFrom = o.frameCounts ?? packageDataPath('ucf-crime', 'Temporal_Anomaly_Annotation_New.txt');
+  const counts = toCountMap(countsFrom);
   const [shift, endPlus] = CONVENTIONS[o.convention];
   // One parser of the annotation file, shared with ucfCrimeVideoManifest().
   const videos = readUcfCrimeAnnotation(annotation).map(({ name, className, spans, line }): VideoGroundTruth => {
     const n = counts.get(name);
-    if (n === undefined) throw new MistError(ErrorCode.ARG, `no frame count for ${name} (${annotation}:${line})`);
-    const labels = new Uint8Array(usable(n, o.truncate));
-    for (const [s, e] of spans) labels.fill(1, Math.max(0, s + shift), Math.min(labels.length, e + endPlus));
+    if (n === undefined) {
+      const from = typeof o.frameCounts === 'string' || o.frameCounts === undefined ? ` in ${countsFrom}` : '';
+      throw new MistError(ErrorCode.ARG, `no frame count for ${name} (${annotation}:${line})${from}`);
+    }
+    const labels = zeros(usable(n, o.truncate), `${name} (${annotation}:${line})`);
+    for (const [s, e] of spans) {
+      // An end past the last frame is clipped (five official intervals are); a start past the
+      // last frame of a video that has frames says the annotation and the frame counts are of
+      // different videos (the anomalous video would get no anomalous frame).
+      if (n > 0 && Math.max(0, s + shift) >= n) {
+        const from = typeof countsFrom === 'string' ? ` (the count of ${countsFrom})` : '';
+        throw new MistError(
+          ErrorCode.FORMAT,
+          `${annotation}:${line}: interval ${s} ${e} of ${name} starts past its ${n} frames${from}`,
+        );
+      }
+      labels.fill(1, Math.max(0, s + shift), Math.min(labels.length, e + endPlus));
+    }
     return { name, className, anomalous: className !== 'Normal', sourceFrames: n, frames: labels.length, labels };
   });
   return finish('ucf-crime', videos);
@@ -196,10 +239,16 @@ export function loadShanghaiTechGroundTruth(options: ShanghaiTechGroundTruthOpti
     let full: Uint8Array;
     if (anomalous) {
       full = labelArray(readNpy(maskPath), maskPath);
+      if (e.frames !== undefined && e.frames !== full.length) {
+        throw new MistError(
+          ErrorCode.FORMAT,
+          `${maskPath}: the mask has ${full.length} frames, ${list} says ${e.name} has ${e.frames}`,
+        );
+      }
     } else {
       const n = e.frames ?? counts.get(e.name);
       if (n === undefined) throw new MistError(ErrorCode.ARG, `no frame count for normal video ${e.name} (${list})`);
-      full = new Uint8Array(n);
+      full = zeros(n, `${e.name} (${list})`);
     }
     const labels = full.slice(0, usable(full.length, o.truncate));
     return { name: e.name, anomalous, sourceFrames: full.length, frames: labels.length, labels };
@@ -261,26 +310,63 @@ export function loadXdViolenceGroundTruth(options: XdViolenceGroundTruthOptions)
     }
   } else {
     const counts = toCountMap(o.frameCounts);
-    const spans = new Map<string, number[]>();
+    const spans = new Map<string, { nums: number[]; line: number }>();
     readFileOrThrow(o.annotation, 'annotation')
       .toString('utf8')
       .split(/\r?\n/)
       .forEach((line, i) => {
         const t = line.trim().split(/\s+/);
         if (t[0] === '') return;
+        const where = `${o.annotation}:${i + 1}`;
         const nums = t.slice(1);
         if (nums.length === 0 || nums.length % 2 !== 0 || !nums.every(isInt)) {
-          throw new MistError(ErrorCode.FORMAT, `${o.annotation}:${i + 1}: expected "name s1 e1 [s2 e2 ...]"`);
+          throw new MistError(ErrorCode.FORMAT, `${where}: expected "name s1 e1 [s2 e2 ...]"`);
         }
-        spans.set(videoName(t[0] as string), nums.map(Number));
+        const values = nums.map(Number);
+        for (let k = 0; k < values.length; k += 2) {
+          const [s, e] = [values[k] as number, values[k + 1] as number];
+          if (!Number.isSafeInteger(s) || !Number.isSafeInteger(e) || s < 0 || e <= s) {
+            throw new MistError(
+              ErrorCode.FORMAT,
+              `${where}: bad interval ${s} ${e} (want 0 <= start < end, half-open)`,
+            );
+          }
+          if (k > 0 && s < (values[k - 1] as number)) {
+            throw new MistError(ErrorCode.FORMAT, `${where}: interval ${s} ${e} starts before the previous one ends`);
+          }
+        }
+        const name = videoName(t[0] as string);
+        if (spans.has(name))
+          throw new MistError(
+            ErrorCode.FORMAT,
+            `${where}: ${name} is annotated twice (first at line ${spans.get(name)!.line})`,
+          );
+        spans.set(name, { nums: values, line: i + 1 });
       });
-    for (const name of spans.keys()) {
-      if (!counts.has(name)) throw new MistError(ErrorCode.ARG, `no frame count for annotated video ${name}`);
+    for (const [name, { line }] of spans) {
+      if (!counts.has(name)) {
+        const from = typeof o.frameCounts === 'string' ? ` in ${o.frameCounts}` : '';
+        throw new MistError(
+          ErrorCode.ARG,
+          `no frame count for annotated video ${name} (${o.annotation}:${line})${from}`,
+        );
+      }
     }
     for (const name of [...counts.keys()].sort()) {
-      const full = new Uint8Array(counts.get(name) as number);
-      const s = spans.get(name) ?? [];
-      for (let k = 0; k < s.length; k += 2) full.fill(1, s[k] as number, Math.min(full.length, s[k + 1] as number));
+      const n = counts.get(name) as number;
+      const full = zeros(n, name);
+      const a = spans.get(name);
+      const s = a?.nums ?? [];
+      for (let k = 0; k < s.length; k += 2) {
+        // An end past the last frame is clipped; a start past it is of another video.
+        if (n > 0 && (s[k] as number) >= n) {
+          throw new MistError(
+            ErrorCode.FORMAT,
+            `${o.annotation}:${a!.line}: interval ${s[k]} ${s[k + 1]} of ${name} starts past its ${n} frames`,
+          );
+        }
+        full.fill(1, s[k] as number, Math.min(full.length, s[k + 1] as number));
+      }
       push(name, full, spans.has(name)); // an annotated line always has spans
     }
   }
@@ -387,7 +473,13 @@ export function manifestGroundTruth(
         `manifestGroundTruth: frame count of ${v.name} must be a non-negative integer, got ${String(n)}`,
       );
     }
-    const labels = new Uint8Array(usable(n, o.truncate));
+    if (n > MAX_FRAMES) {
+      throw new MistError(
+        ErrorCode.ARG,
+        `manifestGroundTruth: frame count of ${v.name} is beyond ${MAX_FRAMES} (2^30), got ${n}`,
+      );
+    }
+    const labels = zeros(usable(n, o.truncate), v.name);
     for (const [s, e] of v.intervals) labels.fill(1, s, Math.min(labels.length, e));
     const g: VideoGroundTruth = {
       name: v.name,

@@ -14,6 +14,7 @@ import {
 } from '../native.js';
 import { parseOptions } from '../options.js';
 import { DisposableModel } from './disposable-model.js';
+import { loadingCheckpoint, verifyCheckpointZip } from './zip-check.js';
 import type {
   EncoderStepResult,
   InputSize,
@@ -168,7 +169,8 @@ export class SgaEncoder extends DisposableModel {
     options: Omit<SgaEncoderOptions, 'backbone' | 'width' | 'expandK' | 'dropout'> = {},
   ): Promise<SgaEncoder> {
     if (!existsSync(path)) throw new MistError(ErrorCode.IO, `no such checkpoint: ${path}`);
-    const config = await native().encoderCheckpointConfig(path);
+    await verifyCheckpointZip(path);
+    const config = await loadingCheckpoint(path, () => native().encoderCheckpointConfig(path));
     if (!config) {
       throw new MistError(
         ErrorCode.WEIGHTS,
@@ -176,7 +178,13 @@ export class SgaEncoder extends DisposableModel {
       );
     }
     const encoder = await SgaEncoder.createAsync({ ...options, ...config });
-    const report = await encoder.loadStateDict(path);
+    let report: LoadReport;
+    try {
+      report = await loadingCheckpoint(path, () => encoder.#native.loadStateDict(path)); // verified above
+    } catch (e) {
+      encoder.dispose();
+      throw e;
+    }
     if (report.missing.length > 0) {
       encoder.dispose();
       throw new MistError(
@@ -226,7 +234,8 @@ export class SgaEncoder extends DisposableModel {
    */
   async loadStateDict(path: string): Promise<LoadReport> {
     if (!existsSync(path)) throw new MistError(ErrorCode.IO, `no such weights file: ${path}`);
-    return this.#native.loadStateDict(path);
+    await verifyCheckpointZip(path);
+    return loadingCheckpoint(path, () => this.#native.loadStateDict(path));
   }
 
   /** Async: writes {model: state dict, mist: config} in PyTorch's zip format (atomically). */
@@ -322,7 +331,8 @@ export class SgaEncoder extends DisposableModel {
    */
   async restoreTraining(path: string): Promise<unknown> {
     if (!existsSync(path)) throw new MistError(ErrorCode.IO, `no such training checkpoint: ${path}`);
-    return JSON.parse(await this.#native.restoreTraining(path)) as unknown;
+    await verifyCheckpointZip(path);
+    return JSON.parse(await loadingCheckpoint(path, () => this.#native.restoreTraining(path))) as unknown;
   }
 
   /** Async (after any computation in flight): copies of every parameter and buffer by PyTorch name. */
