@@ -15,6 +15,8 @@ export default tseslint.config(
       'benchmarks/node_modules/',
       '.stryker-tmp/',
       'reports/',
+      'docs/api/',
+      '.scratch/',
     ],
   },
   js.configs.recommended,

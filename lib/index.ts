@@ -40,7 +40,15 @@ export {
   type FeatureMeta,
   type ReadFeaturesOptions,
 } from './data/features.js';
-export { featureDims, CropSchema, type FeatureArray, type VideoFeatures, type CropMode } from './data/types.js';
+export {
+  featureDims,
+  checkFinite,
+  CropSchema,
+  type FeatureArray,
+  type VideoFeatures,
+  type CropMode,
+  type NonFiniteOptions,
+} from './data/types.js';
 export { openFeatureStore, writeFeatureStore, type FeatureStore, type FeatureStoreEntry } from './data/hdf5.js';
 export {
   readUcfCrimeList,
@@ -224,12 +232,15 @@ export {
 export {
   buildBatch,
   createBatchSampler,
+  resumeBatchSampler,
   BuildBatchOptionsSchema,
   BatchSamplerOptionsSchema,
   type Batch,
   type BatchSampler,
   type BuildBatchOptions,
   type BatchSamplerOptions,
+  type BatchSamplerState,
+  type VideoCyclerState,
 } from './stage1/batch.js';
 export {
   PRESETS,
@@ -263,6 +274,9 @@ export {
 export {
   trainGenerator,
   evaluateGenerator,
+  GeneratorResumeOptionsSchema,
+  GENERATOR_TRAINING_CHECKPOINT,
+  type GeneratorResumeOptions,
   type TrainGeneratorOptions,
   type TrainGeneratorResult,
   type GeneratorTestSet,
@@ -358,6 +372,16 @@ export {
   type SyntheticMistOptions,
   type SyntheticMistResult,
 } from './demo/synthetic-mist.js';
+export {
+  runDemo,
+  demoTable,
+  loadDemoFeatures,
+  DemoOptionsSchema,
+  type DemoOptions,
+  type DemoProgress,
+  type DemoResult,
+  type DemoRow,
+} from './demo/index.js';
 
 // ---- Scoring: whole files and live streams -----------------------------------------------------
 export {

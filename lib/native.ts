@@ -59,6 +59,12 @@ export interface NativeGenerator {
   save(path: string): Promise<void>;
   describe(): GeneratorDescription;
   parameters(): Promise<Record<string, Float32Array>>;
+  keepBest(): Promise<void>;
+  useBest(): Promise<void>;
+  saveBest(path: string): Promise<void>;
+  saveTraining(path: string, meta: string): Promise<void>;
+  restoreTraining(path: string): Promise<string>;
+  trainingMeta(path: string): Promise<string>;
   dispose(): void;
 }
 
@@ -98,6 +104,7 @@ export interface NativeSgaEncoder {
   ): Promise<EncoderStepResult>;
   saveTraining(path: string, meta: string): Promise<void>;
   restoreTraining(path: string): Promise<string>;
+  trainingMeta(path: string): Promise<string>;
   dispose(): void;
 }
 

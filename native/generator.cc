@@ -2,6 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <cmath>
 #include <limits>
 
 #include "errors.h"
@@ -118,10 +119,20 @@ GeneratorModel::GeneratorModel(const GeneratorConfig& config) : config_(config) 
     if (const PyValue* steps = file.find("steps"); steps && steps->kind == PyValue::Kind::kInt) steps_ = steps->i;
   }
   net_->to(c.device);
-  optimizer_ = std::make_unique<torch::optim::Adagrad>(net_->parameters(),
-                                                       torch::optim::AdagradOptions(c.lr).weight_decay(c.weightDecay));
+  ResetOptimizer();
   drop_.key = SplitMix64(c.seed ^ 0x6D697374ull);
   for (auto& p : net_->parameters()) parameterCount_ += p.numel();
+}
+
+void GeneratorModel::ResetOptimizer() {
+  adagrad_.clear();
+  for (auto& p : net_->named_parameters()) {
+    AdagradSlot s;
+    s.name = p.key();
+    s.param = p.value();
+    s.sum = torch::zeros_like(p.value());  // initial_accumulator_value 0
+    adagrad_.push_back(std::move(s));
+  }
 }
 
 torch::Tensor GeneratorModel::Forward(const torch::Tensor& x, bool train) {
@@ -140,36 +151,202 @@ static void FlushDenormals(GeneratorNetImpl& net) {
   for (auto& p : net.parameters()) p.masked_fill_(p.abs() < std::numeric_limits<float>::min(), 0.0);
 }
 
+// torch.optim.Adagrad's update of every parameter with a gradient (lr_decay 0, so the step
+// size is lr throughout), operation for operation as LibTorch's Adagrad::step runs it.
+static void AdagradUpdate(std::vector<AdagradSlot>& slots, double lr, double weightDecay) {
+  torch::NoGradGuard no_grad;
+  constexpr double kEps = 1e-10;
+  for (auto& s : slots) {
+    auto& p = s.param;
+    if (!p.grad().defined()) continue;
+    auto grad = p.grad();
+    ++s.step;
+    if (weightDecay != 0) grad = grad.add(p, weightDecay);
+    s.sum.addcmul_(grad, grad, 1.0);
+    const auto denom = s.sum.sqrt().add_(kEps);
+    p.addcdiv_(grad, denom, -lr);
+  }
+}
+
+static std::string NumberWord(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
+  return c10::str(v);
+}
+
 TrainStepResult GeneratorModel::TrainStep(const torch::Tensor& x, const MilLossOptions& o) {
   torch::AutoGradMode enable(true);
   net_->train(true);
-  auto scores = net_->forward(x.to(config_.device), &drop_).view({o.normal + o.anomalous, o.clips});
-  auto t = MilRankingLoss(scores, o);
-  optimizer_->zero_grad();
-  t.total.backward();
+  auto params = net_->parameters();
+  auto dropGradients = [&params]() {
+    for (auto& p : params) p.mutable_grad() = torch::Tensor();
+  };
+  // Everything up to the update may fail; the model is then as it was before the call.
+  const DropoutStream before = drop_;
   TrainStepResult r;
-  r.gradNorm = torch::nn::utils::clip_grad_norm_(net_->parameters(), config_.gradClip);
-  optimizer_->step();
+  try {
+    dropGradients();
+    auto scores = net_->forward(x.to(config_.device), &drop_).view({o.normal + o.anomalous, o.clips});
+    auto t = MilRankingLoss(scores, o);
+    r.loss = t.total.item<double>();
+    Check(std::isfinite(r.loss), code::kTorch,
+          "the loss is not finite (" + NumberWord(r.loss) +
+              "): the step was not applied, the weights and the optimiser state are unchanged");
+    t.total.backward();
+    r.gradNorm = torch::nn::utils::clip_grad_norm_(params, config_.gradClip);
+    Check(std::isfinite(r.gradNorm), code::kTorch,
+          "the gradient is not finite (norm " + NumberWord(r.gradNorm) + ", loss " + NumberWord(r.loss) +
+              "): the step was not applied, the weights and the optimiser state are unchanged");
+    r.rank = t.rank.item<double>();
+    r.sparsity = t.sparsity.item<double>();
+    r.smoothness = t.smoothness.item<double>();
+  } catch (...) {
+    drop_ = before;
+    dropGradients();
+    throw;
+  }
+  AdagradUpdate(adagrad_, config_.lr, config_.weightDecay);
+  dropGradients();
   FlushDenormals(*net_);
   r.step = ++steps_;
-  r.loss = t.total.item<double>();
-  r.rank = t.rank.item<double>();
-  r.sparsity = t.sparsity.item<double>();
-  r.smoothness = t.smoothness.item<double>();
   return r;
 }
 
-std::vector<char> GeneratorModel::Checkpoint() {
-  const auto& c = config_;
+// {fc1.weight, ..., steps, mist: JSON}: what save() writes, for these weights and step count.
+static c10::impl::GenericDict CheckpointDict(const GeneratorConfig& c,
+                                             const std::vector<std::pair<std::string, torch::Tensor>>& weights,
+                                             int64_t steps) {
   const std::string json = "{\"kind\":\"mist-generator\",\"version\":1,\"featureDim\":" + std::to_string(c.featureDim) +
                            ",\"hidden\":[" + std::to_string(c.hidden[0]) + "," + std::to_string(c.hidden[1]) +
-                           "],\"dropout\":" + std::to_string(c.dropout) + ",\"steps\":" + std::to_string(steps()) + "}";
+                           "],\"dropout\":" + std::to_string(c.dropout) + ",\"steps\":" + std::to_string(steps) + "}";
   // A plain dict of tensors in PyTorch's zip format: torch.load() reads it.
   c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
-  for (auto& p : Parameters()) dict.insert(c10::IValue(p.first), p.second);
-  dict.insert(c10::IValue("steps"), c10::IValue(steps()));
+  for (auto& p : weights) dict.insert(c10::IValue(p.first), p.second);
+  dict.insert(c10::IValue("steps"), c10::IValue(steps));
   dict.insert(c10::IValue("mist"), c10::IValue(json));
-  return torch::pickle_save(c10::IValue(dict));
+  return dict;
+}
+
+std::vector<char> GeneratorModel::Checkpoint() {
+  return torch::pickle_save(c10::IValue(CheckpointDict(config_, Parameters(), steps())));
+}
+
+void GeneratorModel::KeepBest() {
+  best_ = Parameters();
+  bestSteps_ = steps();
+}
+
+std::vector<char> GeneratorModel::BestCheckpoint() {
+  Check(hasBest(), code::kArg, "no best weights were kept (keepBest() first)");
+  return torch::pickle_save(c10::IValue(CheckpointDict(config_, best_, bestSteps_)));
+}
+
+void GeneratorModel::UseBest() {
+  Check(hasBest(), code::kArg, "no best weights were kept (keepBest() first)");
+  torch::NoGradGuard no_grad;
+  for (auto& s : adagrad_) {
+    for (const auto& p : best_) {
+      if (p.first == s.name) s.param.copy_(p.second);
+    }
+    s.param.mutable_grad() = torch::Tensor();
+  }
+  steps_ = bestSteps_;
+  ResetOptimizer();
+  drop_.counter = 0;
+}
+
+std::vector<char> GeneratorModel::TrainingCheckpoint(const std::string& meta) {
+  auto root = CheckpointDict(config_, Parameters(), steps());
+  c10::impl::GenericDict sum(c10::StringType::get(), c10::TensorType::get());
+  c10::impl::GenericDict step(c10::StringType::get(), c10::IntType::get());
+  for (const auto& s : adagrad_) {
+    sum.insert(s.name, s.sum.detach().to(torch::kCPU));
+    step.insert(s.name, s.step);
+  }
+  c10::impl::GenericDict best(c10::StringType::get(), c10::TensorType::get());
+  for (const auto& p : best_) best.insert(p.first, p.second);
+  c10::impl::GenericDict st(c10::StringType::get(), c10::AnyType::get());
+  st.insert(std::string("optimizer"), std::string("adagrad"));
+  st.insert(std::string("sum"), sum);
+  st.insert(std::string("step"), step);
+  // The dropout stream: its key (fixed by the seed, kept as a check) and the draws so far.
+  st.insert(std::string("dropout_key"), static_cast<int64_t>(drop_.key));
+  st.insert(std::string("dropout_counter"), static_cast<int64_t>(drop_.counter));
+  st.insert(std::string("best"), best);  // empty when none was kept
+  st.insert(std::string("best_steps"), bestSteps_);
+  st.insert(std::string("meta"), meta);
+  root.insert(std::string("trainer"), st);
+  return torch::pickle_save(c10::IValue(root));
+}
+
+std::string GeneratorModel::TrainingMeta(const std::string& path) {
+  const PyValue file = LoadTorchFile(path);
+  const PyValue* st = file.isDict() ? file.find("trainer") : nullptr;
+  Check(st && st->isDict(), code::kWeights, path + " holds no training state (it is not a training checkpoint)");
+  const PyValue* meta = st->find("meta");
+  Check(meta && meta->kind == PyValue::Kind::kString, code::kWeights, path + ": the training state lacks 'meta'");
+  return meta->s;
+}
+
+std::string GeneratorModel::RestoreTraining(const std::string& path) {
+  const PyValue file = LoadTorchFile(path);
+  Check(file.isDict(), code::kWeights, path + " does not hold a state dict");
+  const PyValue* st = file.find("trainer");
+  Check(st && st->isDict(), code::kWeights, path + " holds no training state (it is not a training checkpoint)");
+  auto field = [&](const PyValue& d, const std::string& key, PyValue::Kind kind) -> const PyValue& {
+    const PyValue* v = d.find(key);
+    Check(v && v->kind == kind, code::kWeights, path + ": the training state lacks '" + key + "'");
+    return *v;
+  };
+  Check(field(*st, "optimizer", PyValue::Kind::kString).s == "adagrad", code::kWeights,
+        path + ": the training state is not Adagrad's");
+  const std::string meta = field(*st, "meta", PyValue::Kind::kString).s;
+  const PyValue& sums = field(*st, "sum", PyValue::Kind::kDict);
+  const PyValue& counts = field(*st, "step", PyValue::Kind::kDict);
+  const PyValue& best = field(*st, "best", PyValue::Kind::kDict);
+  const int64_t steps = field(file, "steps", PyValue::Kind::kInt).i;
+  const int64_t bestSteps = field(*st, "best_steps", PyValue::Kind::kInt).i;
+  const auto key = static_cast<uint64_t>(field(*st, "dropout_key", PyValue::Kind::kInt).i);
+  const auto counter = static_cast<uint64_t>(field(*st, "dropout_counter", PyValue::Kind::kInt).i);
+  Check(key == drop_.key, code::kWeights, path + " is the training checkpoint of a generator of another seed");
+  Check(steps >= 0 && bestSteps >= 0 && bestSteps <= steps, code::kWeights, path + ": impossible step counts");
+  auto tensor = [&](const PyValue& d, const AdagradSlot& s, const char* what) -> const at::Tensor& {
+    const PyValue* v = d.find(s.name);
+    Check(v && v->kind == PyValue::Kind::kTensor, code::kWeights, path + " lacks the " + what + " of " + s.name);
+    Check(v->tensor.sizes() == s.param.sizes(), code::kWeights,
+          path + ": the " + what + " of " + s.name + " does not fit this generator");
+    return v->tensor;
+  };
+  // Everything is read and checked before anything changes.
+  const bool hasBest = best.entries && !best.entries->empty();
+  struct Read {
+    at::Tensor weight, sum, best;
+    int64_t step = 0;
+  };
+  std::vector<Read> read;
+  for (const auto& s : adagrad_) {
+    Read r;
+    r.weight = tensor(file, s, "weights");
+    r.sum = tensor(sums, s, "optimiser state");
+    r.step = field(counts, s.name, PyValue::Kind::kInt).i;
+    Check(r.step >= 0 && r.step <= steps, code::kWeights, path + ": impossible optimiser step count of " + s.name);
+    if (hasBest) r.best = tensor(best, s, "best weights");
+    read.push_back(std::move(r));
+  }
+  torch::NoGradGuard no_grad;
+  best_.clear();
+  for (size_t i = 0; i < adagrad_.size(); ++i) {
+    auto& s = adagrad_[i];
+    s.param.copy_(read[i].weight);
+    s.param.mutable_grad() = torch::Tensor();
+    s.sum.copy_(read[i].sum);
+    s.step = read[i].step;
+    if (hasBest) best_.emplace_back(s.name, read[i].best.to(torch::kCPU, torch::kFloat32).clone());
+  }
+  steps_ = steps;
+  bestSteps_ = hasBest ? bestSteps : 0;
+  drop_.counter = counter;
+  return meta;
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> GeneratorModel::Parameters() {

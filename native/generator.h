@@ -45,6 +45,14 @@ struct TrainStepResult {
   int64_t step = 0;
 };
 
+// Adagrad's state of one parameter, by its PyTorch name: the running sum of squared gradients
+// and the number of updates it took.
+struct AdagradSlot {
+  std::string name;
+  torch::Tensor param, sum;
+  int64_t step = 0;
+};
+
 // One generator. config(), parameterCount() and steps() may be read on any thread at any time
 // (immutable after construction, or atomic); every other member is a computation the caller
 // serialises (the binding's model lock).
@@ -64,7 +72,10 @@ class GeneratorModel {
   // dropout drawn from the seed's stream in train mode.
   torch::Tensor Forward(const torch::Tensor& x, bool train);
   // Sync, model lock held: one Adagrad step on the MIL ranking loss of x [(normal + anomalous)
-  // * clips, featureDim], gradient norm clipped to gradClip. Throws ERR_MIST_SHAPE.
+  // * clips, featureDim], gradient norm clipped to gradClip. The loss and the gradient norm are
+  // checked before anything changes: when either is not finite it throws ERR_MIST_TORCH and
+  // the weights, the optimiser state, the step count and the dropout stream are those from
+  // before the call. Throws ERR_MIST_SHAPE.
   TrainStepResult TrainStep(const torch::Tensor& x, const MilLossOptions& o);
   // Sync, model lock held: {fc1.weight, ..., steps, mist: config JSON} in PyTorch's zip format
   // (torch.load() reads it).
@@ -72,13 +83,41 @@ class GeneratorModel {
   // Sync, model lock held: CPU copies of the weights by PyTorch name.
   std::vector<std::pair<std::string, torch::Tensor>> Parameters();
 
+  // Sync, model lock held: keeps a copy of the weights and the step count (the best so far).
+  void KeepBest();
+  bool hasBest() const { return !best_.empty(); }
+  // Sync, model lock held: the kept weights as Checkpoint() writes them. Throws ERR_MIST_ARG
+  // when none were kept.
+  std::vector<char> BestCheckpoint();
+  // Sync, model lock held: the kept weights and step count become the model's, with a fresh
+  // optimiser and dropout stream (as a model loaded from BestCheckpoint() has). ERR_MIST_ARG
+  // when none were kept.
+  void UseBest();
+  // Sync, model lock held: Checkpoint()'s dict plus "trainer": the Adagrad state by parameter
+  // name, the dropout stream, the kept best weights and `meta` (the caller's string).
+  std::vector<char> TrainingCheckpoint(const std::string& meta);
+  // Sync, model lock held: the weights, optimiser state, counters and kept best weights of a
+  // TrainingCheckpoint() file; returns its meta. Everything is read and checked before anything
+  // changes. Throws ERR_MIST_IO, ERR_MIST_WEIGHTS (not a training checkpoint of a generator of
+  // these sizes and this seed).
+  std::string RestoreTraining(const std::string& path);
+  // Sync, any thread (it reads the file only): the meta of a TrainingCheckpoint() file, so that
+  // a caller can check it before restoring. Throws ERR_MIST_IO, ERR_MIST_WEIGHTS.
+  static std::string TrainingMeta(const std::string& path);
+
  private:
+  void ResetOptimizer();
   GeneratorConfig config_;
   int64_t parameterCount_ = 0;
   std::atomic<int64_t> steps_{0};
   GeneratorNet net_{nullptr};
-  std::unique_ptr<torch::optim::Adagrad> optimizer_;
+  // Adagrad written out (torch.optim.Adagrad's update, lr_decay 0, initial accumulator 0,
+  // eps 1e-10): LibTorch keys its own optimiser's state by tensor address, differently across
+  // releases, so that state could not be saved by name.
+  std::vector<AdagradSlot> adagrad_;
   DropoutStream drop_;
+  std::vector<std::pair<std::string, torch::Tensor>> best_;
+  int64_t bestSteps_ = 0;
 };
 
 }  // namespace mist

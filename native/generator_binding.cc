@@ -37,7 +37,10 @@ class Generator : public ModelBinding<Generator, GeneratorModel> {
   static void Init(Napi::Env env, Napi::Object exports) {
     Define(env, exports,
            {Bind<&Generator::Forward>("forward"), Bind<&Generator::TrainStep>("trainStep"),
-            Bind<&Generator::Describe>("describe"), Bind<&Generator::Parameters>("parameters")});
+            Bind<&Generator::Describe>("describe"), Bind<&Generator::Parameters>("parameters"),
+            Bind<&Generator::KeepBest>("keepBest"), Bind<&Generator::UseBest>("useBest"),
+            Bind<&Generator::SaveBest>("saveBest"), Bind<&Generator::SaveTraining>("saveTraining"),
+            Bind<&Generator::RestoreTraining>("restoreTraining"), Bind<&Generator::TrainingMeta>("trainingMeta")});
   }
 
   explicit Generator(const Napi::CallbackInfo& info) : ModelBinding(info) {}
@@ -60,7 +63,8 @@ class Generator : public ModelBinding<Generator, GeneratorModel> {
 
   // Async: trainStep(features [(normal + anomalous) * clips, featureDim], lossOptions) ->
   // {loss, rank, sparsity, smoothness, gradNorm, step}. Features are pinned, not copied.
-  // Throws ERR_MIST_ARG / ERR_MIST_DTYPE / ERR_MIST_SHAPE.
+  // Throws ERR_MIST_ARG / ERR_MIST_DTYPE / ERR_MIST_SHAPE, ERR_MIST_TORCH for a loss or gradient
+  // that is not finite (nothing changed then).
   Napi::Value TrainStep(const Napi::CallbackInfo& info, const Shared& s) {
     Check(info.Length() == 2 && info[1].IsObject(), code::kArg, "trainStep(features, options)");
     auto o = ReadMilLossOptions(info[1].As<Napi::Object>());
@@ -99,6 +103,77 @@ class Generator : public ModelBinding<Generator, GeneratorModel> {
     o.Set("parameterCount", static_cast<double>(m.parameterCount()));
     o.Set("sizeBytes", static_cast<double>(m.parameterCount() * 4 * 2));  // weights + Adagrad state
     return o;
+  }
+
+  // Async: keepBest() -> undefined: a copy of the weights and the step count (the best so far).
+  Napi::Value KeepBest(const Napi::CallbackInfo& info, const Shared& s) {
+    return Run(
+        info.Env(), s, [](GeneratorModel& m) { m.KeepBest(); },
+        [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
+  }
+
+  // Async: useBest() -> undefined: the kept weights become the model's (fresh optimiser state).
+  // Throws ERR_MIST_ARG when none were kept.
+  Napi::Value UseBest(const Napi::CallbackInfo& info, const Shared& s) {
+    return Run(
+        info.Env(), s, [](GeneratorModel& m) { m.UseBest(); },
+        [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
+  }
+
+  // Async: saveBest(path) -> undefined: the kept weights as save() writes them, atomically.
+  // Throws ERR_MIST_ARG when none were kept, ERR_MIST_IO.
+  Napi::Value SaveBest(const Napi::CallbackInfo& info, const Shared& s) {
+    Check(info.Length() == 1 && info[0].IsString(), code::kArg, "saveBest(path: string)");
+    return WriteWith(info.Env(), s, info[0].As<Napi::String>().Utf8Value(),
+                     [](GeneratorModel& m) { return m.BestCheckpoint(); });
+  }
+
+  // Async: saveTraining(path, meta) -> undefined: the training checkpoint (TrainingCheckpoint),
+  // serialised under the model lock, written atomically outside it. Throws ERR_MIST_IO.
+  Napi::Value SaveTraining(const Napi::CallbackInfo& info, const Shared& s) {
+    Check(info.Length() == 2 && info[0].IsString() && info[1].IsString(), code::kArg,
+          "saveTraining(path: string, meta: string)");
+    const std::string meta = info[1].As<Napi::String>().Utf8Value();
+    return WriteWith(info.Env(), s, info[0].As<Napi::String>().Utf8Value(),
+                     [meta](GeneratorModel& m) { return m.TrainingCheckpoint(meta); });
+  }
+
+  // Async: restoreTraining(path) -> meta (the string saveTraining stored). Throws ERR_MIST_IO,
+  // ERR_MIST_WEIGHTS (nothing changed then).
+  Napi::Value RestoreTraining(const Napi::CallbackInfo& info, const Shared& s) {
+    Check(info.Length() == 1 && info[0].IsString(), code::kArg, "restoreTraining(path: string)");
+    const std::string path = info[0].As<Napi::String>().Utf8Value();
+    auto meta = std::make_shared<std::string>();
+    return Run(
+        info.Env(), s, [path, meta](GeneratorModel& m) { *meta = m.RestoreTraining(path); },
+        [meta](Napi::Env env) -> Napi::Value { return Napi::String::New(env, *meta); });
+  }
+
+  // Async: trainingMeta(path) -> the meta string of a saveTraining() file, nothing restored.
+  // Throws ERR_MIST_IO, ERR_MIST_WEIGHTS.
+  Napi::Value TrainingMeta(const Napi::CallbackInfo& info, const Shared&) {
+    Check(info.Length() == 1 && info[0].IsString(), code::kArg, "trainingMeta(path: string)");
+    const std::string path = info[0].As<Napi::String>().Utf8Value();
+    auto meta = std::make_shared<std::string>();
+    return PromiseWorker::Start(
+        info.Env(), [path, meta]() { *meta = GeneratorModel::TrainingMeta(path); },
+        [meta](Napi::Env env) -> Napi::Value { return Napi::String::New(env, *meta); });
+  }
+
+  // Bytes from `serialise(model)` under the model lock, written to `path` atomically outside it.
+  template <typename Serialise>
+  static Napi::Value WriteWith(Napi::Env env, const Shared& s, const std::string& path, Serialise serialise) {
+    return PromiseWorker::Start(
+        env,
+        [s, path, serialise]() {
+          std::vector<char> bytes;
+          {
+            std::lock_guard<std::mutex> lock(s->compute);
+            bytes = serialise(s->model);
+          }
+          WriteAtomically(path, bytes);
+        },
+        [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
   }
 
   // Async (the weights change under a training step): parameters() -> {name: Float32Array}

@@ -1,10 +1,13 @@
 #include "tensor_io.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 
 namespace mist {
@@ -143,17 +146,47 @@ std::vector<std::string> GetStrings(const Napi::Object& o, const char* key) {
 
 Pinned Pin(const Napi::Value& v) { return std::make_shared<Napi::Reference<Napi::Value>>(Napi::Persistent(v)); }
 
-void WriteAtomically(const std::string& path, const std::vector<char>& bytes) {
-  // Write beside, then rename: a crash mid-write never leaves a truncated checkpoint.
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    Check(f.good(), code::kIo, "cannot write " + tmp);
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    f.close();
-    Check(!f.fail(), code::kIo, "write failed for " + tmp);
+// Writes all of `bytes` to fd; false on an error (errno set).
+static bool WriteAll(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<size_t>(n);
   }
-  Check(std::rename(tmp.c_str(), path.c_str()) == 0, code::kIo, "cannot rename " + tmp + " to " + path);
+  return true;
+}
+
+void WriteAtomically(const std::string& path, const std::vector<char>& bytes) {
+  // A unique name beside the file (".<name>.<pid>.<n>.tmp": hidden, never taken for a
+  // checkpoint), flushed to the disk, then renamed over the file: a crash or a kill at any
+  // moment leaves the old file or the new one, whole. The temporary goes on any failure.
+  static std::atomic<uint64_t> counter{0};
+  const size_t slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? std::string(".") : path.substr(0, slash == 0 ? 1 : slash);
+  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  const std::string tmp = (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) + "." + base + "." +
+                          std::to_string(::getpid()) + "." + std::to_string(++counter) + ".tmp";
+  auto fail = [&](const std::string& what, int fd) {
+    const int err = errno;
+    if (fd >= 0) ::close(fd);
+    ::unlink(tmp.c_str());
+    Fail(code::kIo, what + ": " + std::strerror(err));
+  };
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) fail("cannot write " + tmp, -1);
+  if (!WriteAll(fd, bytes.data(), bytes.size())) fail("write failed for " + tmp, fd);
+  if (::fsync(fd) != 0) fail("cannot flush " + tmp, fd);
+  if (::close(fd) != 0) fail("cannot close " + tmp, -1);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename " + tmp + " to " + path, -1);
+  // The rename itself is on the disk once the folder is flushed (best effort: not every file
+  // system lets a folder be opened for that).
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
 }
 
 static std::atomic<int> g_threads{0};

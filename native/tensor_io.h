@@ -45,8 +45,9 @@ std::vector<std::string> GetStrings(const Napi::Object& o, const char* key);
 using Pinned = std::shared_ptr<Napi::Reference<Napi::Value>>;
 Pinned Pin(const Napi::Value& v);
 
-// Sync: writes `bytes` beside `path`, then renames, so a crash never leaves a truncated file.
-// Throws ERR_MIST_IO.
+// Sync: writes `bytes` to a unique hidden temporary beside `path` (".<name>.<pid>.<n>.tmp"),
+// flushes it to the disk, then renames it over `path`, so a crash or a kill never leaves a
+// truncated file; the temporary is removed on failure. Throws ERR_MIST_IO.
 void WriteAtomically(const std::string& path, const std::vector<char>& bytes);
 
 // Intra-op threads for LibTorch. OpenMP's thread count is per calling thread, so each worker

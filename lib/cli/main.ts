@@ -2,10 +2,17 @@
 // The `mist` command line (the package's bin). It only dispatches: each command is a file in
 // commands/, a small function over the public API. Nothing imports this module.
 import { MistError } from '../errors.js';
+import type { Command } from './command.js';
 import { COMMANDS } from './commands/index.js';
 
 function usage(): string {
-  const lines = Object.entries(COMMANDS).map(([n, c]) => `  mist ${n.padEnd(10)} ${c.summary}`);
+  // A command registered under a second name is listed as an alias of the first.
+  const first = new Map<Command, string>();
+  const lines = Object.entries(COMMANDS).map(([n, c]) => {
+    const original = first.get(c);
+    if (original === undefined) first.set(c, n);
+    return `  mist ${n.padEnd(16)} ${original === undefined ? c.summary : `alias of ${original}`}`;
+  });
   return `usage: mist <command> [options]\n\n${lines.join('\n')}\n\nmist <command> --help for a command's options`;
 }
 

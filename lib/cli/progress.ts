@@ -1,4 +1,5 @@
-// A one-line progress bar on stderr for the CLI (plain lines when stderr is not a terminal).
+// A one-line progress bar on stderr for the CLI (plain lines when stderr is not a terminal):
+// done/total, the rate in units per second, the elapsed time and the time left.
 export interface ProgressBar {
   update(done: number, note?: string): void;
   finish(note?: string): void;
@@ -15,7 +16,9 @@ export function progressBar(label: string, total: number, stream: NodeJS.WriteSt
     const eta = done > 0 ? (secs / done) * (total - done) : 0;
     const width = 24;
     const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
-    return `${label} [${bar}] ${done}/${total} ${secs.toFixed(0)}s${done < total ? ` eta ${eta.toFixed(0)}s` : ''} ${note}`;
+    const rate = secs > 0 ? done / secs : 0;
+    const perSecond = rate >= 10 ? rate.toFixed(0) : rate >= 1 ? rate.toFixed(1) : rate.toFixed(2);
+    return `${label} [${bar}] ${done}/${total} ${perSecond}/s ${secs.toFixed(0)}s${done < total ? ` eta ${eta.toFixed(0)}s` : ''} ${note}`;
   };
   return {
     update(done, note) {

@@ -8,6 +8,7 @@ import { ErrorCode, MistError } from '../errors.js';
 import { native, type NativeGenerator } from '../native.js';
 import { parseOptions } from '../options.js';
 import { DisposableModel } from './disposable-model.js';
+import { loadingCheckpoint, verifyCheckpointZip } from './zip-check.js';
 import type { GeneratorDescription, MilLossTerms, TrainStepResult } from '../types.js';
 
 const PositiveInt = z.number().int().positive();
@@ -109,8 +110,11 @@ export class MilGenerator extends DisposableModel {
   static async load(path: string, options: GeneratorLoadOptions = {}): Promise<MilGenerator> {
     const o = parseOptions(GeneratorLoadOptionsSchema, options, 'generator load options');
     if (!existsSync(path)) throw new MistError(ErrorCode.IO, `no such checkpoint: ${path}`);
+    await verifyCheckpointZip(path);
     return new MilGenerator(
-      await native().Generator.createAsync({ ...o, checkpoint: path, device: resolveDevice(o.device) }),
+      await loadingCheckpoint(path, () =>
+        native().Generator.createAsync({ ...o, checkpoint: path, device: resolveDevice(o.device) }),
+      ),
     );
   }
 
@@ -138,7 +142,12 @@ export class MilGenerator extends DisposableModel {
     return this.#native.forward(x, n, parseOptions(ForwardOptionsSchema, options, 'forward options'));
   }
 
-  /** Async: one Adagrad step on the MIL ranking loss; returns the loss terms and gradient norm. */
+  /**
+   * Async: one Adagrad step on the MIL ranking loss; returns the loss terms and gradient norm.
+   * The loss and the gradient norm are checked before the update: when either is not finite it
+   * throws ERR_MIST_TORCH and the weights, the optimiser state, the step count and the dropout
+   * stream stay as they were.
+   */
   async trainStep(
     batch: GeneratorBatch,
     loss: Omit<MilLossOptions, 'normal' | 'anomalous' | 'clips'>,
@@ -154,6 +163,57 @@ export class MilGenerator extends DisposableModel {
   /** Async: writes the weights as a PyTorch-readable dict of tensors (atomically). */
   async save(path: string): Promise<void> {
     return this.#native.save(path);
+  }
+
+  /** Async: keeps a copy of the weights and the step count in the model (the best so far, say). */
+  async keepBest(): Promise<void> {
+    return this.#native.keepBest();
+  }
+
+  /**
+   * Async: the weights kept by keepBest() become the model's, with its step count and a fresh
+   * optimiser state and dropout stream (as load() of saveBest()'s file gives). ERR_MIST_ARG
+   * when none were kept.
+   */
+  async useBest(): Promise<void> {
+    return this.#native.useBest();
+  }
+
+  /** Async: writes the weights kept by keepBest() as save() does (atomically). ERR_MIST_ARG when none were kept. */
+  async saveBest(path: string): Promise<void> {
+    return this.#native.saveBest(path);
+  }
+
+  /**
+   * Async: a training checkpoint, written atomically: save()'s file (load() and PyTorch read it)
+   * plus a `trainer` dict: the Adagrad state by parameter name (sum of squared gradients, step
+   * count), the dropout stream's key and position, the weights kept by keepBest() and their
+   * step count, and `meta` (any string of the caller's).
+   */
+  async saveTraining(path: string, meta: string): Promise<void> {
+    return this.#native.saveTraining(path, meta);
+  }
+
+  /**
+   * Async: restores weights, optimiser state, step count, dropout stream and kept best weights
+   * from saveTraining()'s file and resolves to its `meta`. ERR_MIST_IO for a missing file,
+   * ERR_MIST_WEIGHTS (nothing changed) for a file that is not a training checkpoint of a
+   * generator of these sizes and this seed.
+   */
+  async restoreTraining(path: string): Promise<string> {
+    if (!existsSync(path)) throw new MistError(ErrorCode.IO, `no such training checkpoint: ${path}`);
+    await verifyCheckpointZip(path);
+    return loadingCheckpoint(path, () => this.#native.restoreTraining(path));
+  }
+
+  /**
+   * Async: the `meta` of saveTraining()'s file, read without restoring anything (to check it
+   * first). ERR_MIST_IO for a missing file, ERR_MIST_WEIGHTS for one that is not a training checkpoint.
+   */
+  async trainingMeta(path: string): Promise<string> {
+    if (!existsSync(path)) throw new MistError(ErrorCode.IO, `no such training checkpoint: ${path}`);
+    await verifyCheckpointZip(path);
+    return loadingCheckpoint(path, () => this.#native.trainingMeta(path));
   }
 
   /** Sync, never waits for a computation: sizes, device, steps taken, parameter count. */

@@ -31,7 +31,7 @@ import {
 } from '../stage2/finetune.js';
 import { EncoderHyperparameterOptionsSchema, resolveEncoderHyperparameters } from '../stage2/presets.js';
 import { extractFeatures, type ExtractedVideo } from './extract.js';
-import { fingerprint } from './fingerprint.js';
+import { fingerprint } from '../data/fingerprint.js';
 
 function without<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Omit<T, K> {
   return Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k as K))) as Omit<T, K>;

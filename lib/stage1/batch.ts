@@ -3,7 +3,7 @@
 // plain data the native generator's training step receives.
 import { z } from 'zod';
 import { ErrorCode, MistError } from '../errors.js';
-import type { Rng } from '../rng.js';
+import { createRng, type Rng } from '../rng.js';
 import { parseOptions } from '../options.js';
 import { sparseContinuousSample } from './sampling.js';
 import {
@@ -124,6 +124,13 @@ export function buildBatch(
   };
 }
 
+/** Where a VideoCycler stands: its current order (indices into its items), position and epochs. */
+export interface VideoCyclerState {
+  order: number[];
+  pos: number;
+  epochs: number;
+}
+
 /**
  * An epoch loader over one class: shuffles the items, hands them out in order, reshuffles
  * when all were used, so every item is seen once per epoch however the batch size divides
@@ -135,17 +142,38 @@ export class VideoCycler<T> {
   /** Completed passes over the items. */
   epochs = 0;
 
+  /** With `from` (a state() of a cycler over the same items) it continues there, drawing nothing. */
   constructor(
     private readonly items: readonly T[],
     private readonly rng: Rng,
+    from?: VideoCyclerState,
   ) {
     // Never empty: createBatchSampler checks both classes first.
-    this.reshuffle();
+    if (from) this.restore(from);
+    else this.reshuffle();
   }
 
   private reshuffle(): void {
     this.order = this.rng.shuffle([...this.items]);
     this.pos = 0;
+  }
+
+  private restore(from: VideoCyclerState): void {
+    const n = this.items.length;
+    const seen = new Uint8Array(n);
+    const ok =
+      Array.isArray(from.order) &&
+      from.order.length === n &&
+      from.order.every((i) => Number.isInteger(i) && i >= 0 && i < n && seen[i] === 0 && (seen[i] = 1)) &&
+      Number.isInteger(from.pos) &&
+      from.pos >= 0 &&
+      from.pos <= n &&
+      Number.isInteger(from.epochs) &&
+      from.epochs >= 0;
+    if (!ok) throw new MistError(ErrorCode.ARG, `not the state of a cycler over these ${n} videos`);
+    this.order = from.order.map((i) => this.items[i]!);
+    this.pos = from.pos;
+    this.epochs = from.epochs;
   }
 
   /** The next `count` items. Sync. */
@@ -160,6 +188,21 @@ export class VideoCycler<T> {
     }
     return out;
   }
+
+  /** Where it stands, as plain data (JSON). Sync. */
+  state(): VideoCyclerState {
+    const index = new Map<T, number>();
+    this.items.forEach((v, i) => index.set(v, i));
+    return { order: this.order.map((v) => index.get(v)!), pos: this.pos, epochs: this.epochs };
+  }
+}
+
+/** Where a BatchSampler stands: its rng's state, the steps drawn and each class's cycler. */
+export interface BatchSamplerState {
+  rng: number;
+  step: number;
+  normal: VideoCyclerState;
+  anomalous: VideoCyclerState;
 }
 
 /** Draws balanced batches step after step; see createBatchSampler. */
@@ -168,6 +211,11 @@ export interface BatchSampler {
   next(): Batch;
   /** Completed epochs of each class so far. */
   readonly epochs: { normal: number; anomalous: number };
+  /**
+   * Where it stands, as plain data (JSON): resumeBatchSampler() continues from it with the same
+   * batches. The rng's state is part of it, so the sampler must be the rng's only user. Sync.
+   */
+  state(): BatchSamplerState;
 }
 
 /**
@@ -182,24 +230,53 @@ export function createBatchSampler(
   options: BatchSamplerOptions,
   rng: Rng,
 ): BatchSampler {
+  return makeSampler(normalVideos, anomalousVideos, options, rng);
+}
+
+/**
+ * The sampler that state() described, over the same videos (in the same order) and options:
+ * it draws the batches the original would have drawn next. Sync. Throws what
+ * createBatchSampler throws, and ERR_MIST_ARG for a state that does not fit these videos.
+ */
+export function resumeBatchSampler(
+  normalVideos: readonly VideoFeatures[],
+  anomalousVideos: readonly VideoFeatures[],
+  options: BatchSamplerOptions,
+  state: BatchSamplerState,
+): BatchSampler {
+  if (!Number.isInteger(state?.rng) || state.rng < 0 || state.rng >= 2 ** 32 || !Number.isInteger(state.step)) {
+    throw new MistError(ErrorCode.ARG, 'not the state of a batch sampler');
+  }
+  return makeSampler(normalVideos, anomalousVideos, options, createRng(state.rng), state);
+}
+
+function makeSampler(
+  normalVideos: readonly VideoFeatures[],
+  anomalousVideos: readonly VideoFeatures[],
+  options: BatchSamplerOptions,
+  rng: Rng,
+  from?: BatchSamplerState,
+): BatchSampler {
   const o = parseOptions(BatchSamplerOptionsSchema, options, 'batch options');
   const { dim } = checkClasses(normalVideos, anomalousVideos, o.crop);
-  const normal = new VideoCycler(normalVideos, rng);
-  const anomalous = new VideoCycler(anomalousVideos, rng);
+  const normal = new VideoCycler(normalVideos, rng, from?.normal);
+  const anomalous = new VideoCycler(anomalousVideos, rng, from?.anomalous);
   const { batchSize, reuseBuffers, ...batchOptions } = o;
   const buffers: Float32Array[] = [];
-  let step = 0;
+  let step = from?.step ?? 0;
   return {
     next: () => {
       let out: Float32Array | undefined;
       if (reuseBuffers) {
-        const i = step++ % 2;
+        const i = step % 2;
         out = buffers[i] ??= new Float32Array(2 * batchSize * o.L * o.T * dim);
       }
+      step++;
       return buildBatch(normal.take(batchSize), anomalous.take(batchSize), batchOptions, rng, out);
     },
     get epochs() {
       return { normal: normal.epochs, anomalous: anomalous.epochs };
     },
+    state: () => ({ rng: rng.state(), step, normal: normal.state(), anomalous: anomalous.state() }),
   };
 }

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 
 import { z } from 'zod';
 
+import { removeStaleTemporaries } from '../checkpoints.js';
 import { createFrameCache, openFrameSource, prefetch, type FrameCache, type FrameSource } from '../data/frame-cache.js';
 import type { ManifestVideo, VideoManifest } from '../data/manifest.js';
 import { readOfficialPseudoLabels, readPseudoLabels, type PseudoLabelSet } from '../data/pseudo-labels.js';
@@ -222,6 +223,12 @@ async function buildEncoder(
  * (the last epoch's checkpoint stays on disk).
  */
 export async function finetuneEncoder(options: FinetuneEncoderOptions): Promise<FinetuneEncoderResult> {
+  if (typeof options !== 'object' || options === null) {
+    throw new MistError(
+      ErrorCode.ARG,
+      `finetuneEncoder needs an options object (got ${options === null ? 'null' : typeof options})`,
+    );
+  }
   const { encoder: given, videos, pseudoLabels, test, signal, onProgress, ...rest } = options;
   const o = parseOptions(FinetuneEncoderOptionsSchema, rest, 'encoder training options');
   const h = resolveEncoderHyperparameters({ preset: o.preset, ...pick(o) });
@@ -263,6 +270,8 @@ export async function finetuneEncoder(options: FinetuneEncoderOptions): Promise<
 
   const dir = o.checkpointDir ?? mkdtempSync(join(tmpdir(), 'mist-finetune-'));
   mkdirSync(dir, { recursive: true });
+  // What a run killed in the middle of a write left beside its checkpoints.
+  removeStaleTemporaries(dir, ['last.pt', 'best.pt']);
   const lastPath = join(dir, 'last.pt');
   const bestPath = join(dir, 'best.pt');
   const run = JSON.stringify({ h, seed: o.seed, videos: train.map((v) => v.name), model: o.model, T });

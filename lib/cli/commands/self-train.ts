@@ -1,19 +1,25 @@
 // `mist self-train`: MIST's rounds (selfTrain) on the videos of a manifest, with the stage
 // options from presets or a JSON config, progress on stderr (or JSON lines), and Ctrl-C that
 // stops cleanly so that `--resume` continues.
-import { readFileSync } from 'node:fs';
-
 import { z } from 'zod';
 
-import { readVideoManifest } from '../../data/manifest.js';
+import { readVideoManifest, type VideoManifest } from '../../data/manifest.js';
 import { ErrorCode, MistError } from '../../errors.js';
-import { parseOptions } from '../../options.js';
-import { selfTrain, SelfTrainOptionsSchema, type SelfTrainProgress } from '../../selftrain/rounds.js';
+import { evaluationFromResult, trainingCurve } from '../../report/build.js';
+import type { ReportEvaluation, ReportTrainingCurve } from '../../report/types.js';
+import {
+  selfTrain,
+  SelfTrainOptionsSchema,
+  type SelfTrainProgress,
+  type SelfTrainResult,
+} from '../../selftrain/rounds.js';
 import { PRESET_NAMES } from '../../stage1/presets.js';
 import { ENCODER_PRESET_NAMES } from '../../stage2/presets.js';
-import { flagHelp, numberFlag, parseFlags, required, splitPositionals, type FlagSpecs } from '../args.js';
+import { flagHelp, numberFlag, required, type FlagSpecs } from '../args.js';
 import type { Command } from '../command.js';
 import { DEVICE_FLAG, ENCODER_FLAGS } from '../encoder.js';
+import { encoderReportParts, writeReport } from '../report-parts.js';
+import { commandArgs, emit, interruptible, readConfig } from '../run.js';
 
 const S = SelfTrainOptionsSchema.shape;
 const path = z.string().min(1, { error: 'must be a path' });
@@ -44,6 +50,11 @@ const FLAGS = {
   resume: { schema: z.boolean().optional(), switch: true, help: 'continue the run in --dir where it stopped' },
   ...ENCODER_FLAGS,
   device: DEVICE_FLAG,
+  report: {
+    schema: path.regex(/\.html?$/i, { error: 'must end in .html' }).optional(),
+    arg: 'FILE.html',
+    help: "an HTML report: every round's metrics and training curves, the last encoder's timelines and attention",
+  },
   json: { schema: z.boolean().optional(), switch: true, help: 'one JSON line per progress event and the result' },
   help: { schema: z.boolean().optional(), switch: true, help: 'this text' },
 } satisfies FlagSpecs;
@@ -61,22 +72,6 @@ const ConfigSchema = z.strictObject({
   rounds: S.rounds.unwrap().optional(),
   seed: S.seed.unwrap().optional(),
 });
-
-function readConfig(file: string): z.output<typeof ConfigSchema> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new MistError(ErrorCode.IO, `cannot read --config ${file}: ${(e as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new MistError(ErrorCode.FORMAT, `--config ${file} is not JSON: ${(e as Error).message}`);
-  }
-  return parseOptions(ConfigSchema, json, `config ${file}`);
-}
 
 /** One line for a progress event, or undefined for events too frequent to print. */
 function describe(p: SelfTrainProgress): string | undefined {
@@ -100,17 +95,48 @@ function describe(p: SelfTrainProgress): string | undefined {
   }
 }
 
+/** Writes the report of a run: each round's metrics and curves, the last encoder's scores. Async. */
+async function selfTrainReport(
+  path: string,
+  r: SelfTrainResult,
+  manifest: VideoManifest,
+  hasTest: boolean,
+): Promise<string> {
+  const evaluations: ReportEvaluation[] = [];
+  const training: ReportTrainingCurve[] = [];
+  for (const x of r.rounds) {
+    if (x.encoderBefore)
+      evaluations.push(evaluationFromResult(`round ${x.round}: encoder before (its own head)`, x.encoderBefore));
+    if (x.stage1) evaluations.push(evaluationFromResult(`round ${x.round}: stage 1 (generator)`, x.stage1));
+    if (x.stage2) evaluations.push(evaluationFromResult(`round ${x.round}: stage 2 (fine-tuned encoder)`, x.stage2));
+    if (x.history.stage1.length > 0) training.push(trainingCurve(`round ${x.round}: stage 1`, x.history.stage1));
+    if (x.history.stage2.length > 0) training.push(trainingCurve(`round ${x.round}: stage 2`, x.history.stage2));
+  }
+  const last = r.rounds.at(-1);
+  const parts =
+    hasTest && last ? await encoderReportParts(`round ${last.round}: final encoder`, r.encoder, manifest) : undefined;
+  if (parts) evaluations.push(parts.evaluation);
+  const written = await writeReport(path, {
+    title: `mist self-train: ${r.rounds.length} round${r.rounds.length === 1 ? '' : 's'}`,
+    description: [
+      `Self-training on the train split of ${manifest.path ?? 'the manifest'}; run folder ${r.dir}.`,
+      hasTest
+        ? 'Every stage of every round is scored on the test split; the last row is the final encoder scored again, with its curves.'
+        : 'The manifest has no test split: no evaluation.',
+    ],
+    evaluations,
+    training,
+    ...(parts ? { timelines: parts.timelines, attention: parts.attention } : {}),
+  });
+  return written.html;
+}
+
 /** Runs `mist self-train` with its command-line arguments. Async. */
 async function run(argv: string[]): Promise<void> {
-  const { flags, positionals } = splitPositionals(argv, FLAGS);
-  if (flags.includes('--help')) {
-    console.log(HELP);
-    return;
-  }
-  if (positionals.length > 0)
-    throw new MistError(ErrorCode.ARG, `mist self-train takes no arguments (got ${positionals[0]})`);
-  const f = parseFlags('self-train', flags, FLAGS);
-  const config = f.config ? readConfig(f.config) : {};
+  const args = commandArgs('self-train', argv, FLAGS, HELP);
+  if (!args) return;
+  const f = args.flags;
+  const config = f.config ? readConfig(f.config, ConfigSchema) : {};
   const stage1 = config.stage1 ?? (f['stage1-preset'] ? { preset: f['stage1-preset'] } : undefined);
   const stage2 = config.stage2 ?? (f['stage2-preset'] ? { preset: f['stage2-preset'] } : undefined);
   if (!stage1 || !stage2) {
@@ -129,61 +155,53 @@ async function run(argv: string[]): Promise<void> {
     ...(f.device ? { device: f.device } : {}),
   };
   if (!f.weights) console.warn('WARNING: no --weights: round 1 starts from randomly initialised weights');
-  const ac = new AbortController();
-  const onSigint = () => ac.abort();
-  process.once('SIGINT', onSigint);
-  process.once('SIGTERM', onSigint);
+  const r = await interruptible(
+    (signal) =>
+      selfTrain({
+        dir: f.dir,
+        videos: manifest,
+        ...(hasTest ? { test: manifest } : {}),
+        encoder,
+        stage1,
+        stage2,
+        ...(config.featureScale !== undefined ? { featureScale: config.featureScale } : {}),
+        ...((f.rounds ?? config.rounds) !== undefined ? { rounds: f.rounds ?? config.rounds } : {}),
+        ...((f.seed ?? config.seed) !== undefined ? { seed: f.seed ?? config.seed } : {}),
+        resume: f.resume ?? false,
+        signal,
+        onProgress: (p) => {
+          if (f.json) {
+            const { result, ...rest } = p as SelfTrainProgress & { result?: unknown };
+            if (p.stage !== 'round') emit('progress', rest);
+            else emit('round', { round: p.round, rounds: p.rounds, result });
+            return;
+          }
+          const line = describe(p);
+          if (line) console.error(line);
+        },
+      }),
+    () => `the finished stages and stage 2's last epoch are kept in ${f.dir}; rerun with --resume to continue`,
+  );
+  const rows = r.rounds.map((x) => ({
+    round: x.round,
+    stage1Auc: x.stage1?.auc ?? null,
+    stage2Auc: x.stage2?.auc ?? null,
+    dir: x.dir,
+  }));
+  let report: string | undefined;
   try {
-    const r = await selfTrain({
-      dir: f.dir,
-      videos: manifest,
-      ...(hasTest ? { test: manifest } : {}),
-      encoder,
-      stage1,
-      stage2,
-      ...(config.featureScale !== undefined ? { featureScale: config.featureScale } : {}),
-      ...((f.rounds ?? config.rounds) !== undefined ? { rounds: f.rounds ?? config.rounds } : {}),
-      ...((f.seed ?? config.seed) !== undefined ? { seed: f.seed ?? config.seed } : {}),
-      resume: f.resume ?? false,
-      signal: ac.signal,
-      onProgress: (p) => {
-        if (f.json) {
-          const { result, ...rest } = p as SelfTrainProgress & { result?: unknown };
-          if (p.stage !== 'round') console.log(JSON.stringify({ event: 'progress', ...rest }));
-          else console.log(JSON.stringify({ event: 'round', round: p.round, rounds: p.rounds, result }));
-          return;
-        }
-        const line = describe(p);
-        if (line) console.error(line);
-      },
-    });
-    const rows = r.rounds.map((x) => ({
-      round: x.round,
-      stage1Auc: x.stage1?.auc ?? null,
-      stage2Auc: x.stage2?.auc ?? null,
-      dir: x.dir,
-    }));
-    r.encoder.dispose();
-    if (f.json) {
-      console.log(JSON.stringify({ event: 'result', dir: r.dir, rounds: rows }));
-      return;
-    }
-    console.log('round  stage-1 AUC  stage-2 AUC  folder');
-    for (const x of rows) {
-      const a = (v: number | null) => (v === null ? '-'.padStart(11) : v.toFixed(4).padStart(11));
-      console.log(`${String(x.round).padStart(5)}  ${a(x.stage1Auc)}  ${a(x.stage2Auc)}  ${x.dir}`);
-    }
-  } catch (e) {
-    if (e instanceof MistError && e.code === ErrorCode.ABORTED) {
-      throw new MistError(
-        ErrorCode.ABORTED,
-        `interrupted: the finished stages and stage 2's last epoch are kept in ${f.dir}; rerun with --resume to continue`,
-      );
-    }
-    throw e;
+    if (f.report) report = await selfTrainReport(f.report, r, manifest, hasTest);
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    r.encoder.dispose();
+  }
+  if (f.json) {
+    emit('result', { dir: r.dir, rounds: rows, ...(report ? { report } : {}) });
+    return;
+  }
+  console.log('round  stage-1 AUC  stage-2 AUC  folder');
+  for (const x of rows) {
+    const a = (v: number | null) => (v === null ? '-'.padStart(11) : v.toFixed(4).padStart(11));
+    console.log(`${String(x.round).padStart(5)}  ${a(x.stage1Auc)}  ${a(x.stage2Auc)}  ${x.dir}`);
   }
 }
 
