@@ -33,6 +33,7 @@ import {
   evaluationEntry,
   evaluationFromResult,
   pseudoLabelEntry,
+  reportMachine,
   timelineEntry,
   trainingCurve,
 } from '../report/build.js';
@@ -419,13 +420,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       WHY_DIFFERENT.join(' '),
     ],
     createdAt: new Date().toISOString(),
-    machine: {
-      libtorch: i.torchVersion,
-      threads: i.threads,
-      blas: i.blas.kind,
-      cuda: i.cudaAvailable,
-      ...(o.device ? { device: o.device } : {}),
-    },
+    machine: { ...reportMachine(), ...(o.device ? { device: o.device } : {}) },
     evaluations,
     timelines,
     training,
