@@ -47,8 +47,9 @@ test('the quick demo runs every stage and writes what it reports', async () => {
   const pl = await readPseudoLabels(join(out, 'ucf-crime', 'pseudo-labels.json'));
   assert.is(pl.labels.size, 10, 'one pseudo-label sequence per anomalous video');
 
-  // Deterministic: the same seed again, from the command line, gives the same table.
-  const cli = mist(['demo', '--quick', '--seed', '1', '--out', join(dir, 'b'), '--json']);
+  // Deterministic: the same seed again, from the command line, gives the same table (one
+  // round: round 1 is the same run, and its rows are the first four).
+  const cli = mist(['demo', '--quick', '--seed', '1', '--rounds', '1', '--out', join(dir, 'b'), '--json']);
   assert.is(cli.status, 0, cli.stderr);
   const lines = cli.stdout
     .trim()
@@ -62,7 +63,7 @@ test('the quick demo runs every stage and writes what it reports', async () => {
   assert.is(last.event, 'result');
   assert.equal(
     last.rows.map((x: { auc: number }) => x.auc),
-    r.rows.map((x) => x.auc),
+    r.rows.slice(0, 4).map((x) => x.auc),
   );
   assert.ok(existsSync(join(dir, 'b', 'report.html')));
 });

@@ -121,6 +121,11 @@ export interface FrameSource {
    * call each. Throws as readFrames does.
    */
   read(startFrame: number, count: number, options?: { signal?: AbortSignal }): Promise<FrameBatch>;
+  /**
+   * With `strict: false`: every report of damaged data ffmpeg made in this source's decodes so
+   * far, in order (frames served from the cache are not decoded again, and report nothing).
+   */
+  readonly warnings: string[];
 }
 
 /**
@@ -143,8 +148,12 @@ export async function openFrameSource(path: string, options?: FrameSourceOptions
     o.order,
     chunkFrames,
   ]);
-  const decodeRange = async (start: number, count: number, sig?: AbortSignal): Promise<Uint8Array> =>
-    (await readFrames(info, start, count, { ...decode, signal: sig ?? signal })).data;
+  const warnings: string[] = [];
+  const decodeRange = async (start: number, count: number, sig?: AbortSignal): Promise<Uint8Array> => {
+    const b = await readFrames(info, start, count, { ...decode, signal: sig ?? signal });
+    if (b.warnings?.length) warnings.push(...b.warnings);
+    return b.data;
+  };
 
   const read = async (startFrame: number, count: number, more?: { signal?: AbortSignal }): Promise<FrameBatch> => {
     if (!Number.isInteger(startFrame) || startFrame < 0 || !Number.isInteger(count) || count < 1) {
@@ -191,7 +200,7 @@ export async function openFrameSource(path: string, options?: FrameSourceOptions
     }
     return { startFrame, shape, order: o.order, data: out };
   };
-  return { info, frames: info.frames, width, height, order: o.order, read };
+  return { info, frames: info.frames, width, height, order: o.order, read, warnings };
 }
 
 /** Makes item `index` (0, 1, 2 …), or returns undefined when there are no more. */

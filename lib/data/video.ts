@@ -26,6 +26,12 @@ export interface Clip {
   /** Frames of the source video repeated to fill a padded last clip (0 when not padded). */
   padded: number;
   data: Uint8Array;
+  /**
+   * With `strict: false`: the damage ffmpeg reported since the previous clip (absent when it
+   * reported none). The decoder runs a few frames ahead of the pipe, so a report can come with
+   * the clip after the damaged frame's; the reader's `warnings` holds them all.
+   */
+  warnings?: string[];
 }
 
 /** What ffprobe says about a video's first video stream. */
@@ -61,7 +67,13 @@ export const ClipOptionsSchema = z.strictObject({
   clipLength: z.int().positive().default(16),
   /** The frames after the last whole clip: dropped (MIST evaluation) or padded with the last frame. */
   lastClip: z.enum(['drop', 'pad']).default('drop'),
-  /** Fail when fewer frames decode than the probe reported (a truncated or damaged file). */
+  /**
+   * Fail (ERR_MIST_VIDEO) when fewer frames decode than the probe reported (a truncated or
+   * damaged file), or when ffmpeg reports damaged data while decoding (`error while decoding
+   * MB`, `Invalid NAL unit`, `corrupt decoded frame` ...: the codec conceals such damage and
+   * would otherwise return altered frames without a word). With false, frames are returned and
+   * ffmpeg's reports are passed through as warnings.
+   */
   strict: z.boolean().default(true),
   signal: z.instanceof(AbortSignal).optional(),
 });
@@ -90,6 +102,8 @@ export interface VideoReader extends VideoInfo, AsyncIterable<Clip> {
    * failure, truncated file in strict mode) or ERR_MIST_ABORTED.
    */
   clips(options?: ClipOptions): AsyncGenerator<Clip, void, undefined>;
+  /** With `strict: false`: every damage report of ffmpeg in this reader's decodes so far, in order. */
+  readonly warnings: string[];
 }
 
 /** The one message for a missing ffmpeg or ffprobe. */
@@ -127,12 +141,44 @@ function lastLine(stderr: string): string {
   return (l[l.length - 1] ?? '').trim();
 }
 
-/** An ffmpeg child writing raw frames to a pipe, with its last stderr, spawn error and exit. */
+/** Damage reports kept per decode (the rest are counted). */
+const MAX_REPORTS = 100;
+
+/** ffmpeg's stderr lines as reports: the `[h264 @ 0x55...]` prefix becomes `h264:`; repeats folded. */
+function damageReport(line: string): string | undefined {
+  const l = line.trim();
+  if (!l || /^Last message repeated \d+ times?$/.test(l)) return undefined;
+  return l.replace(/^\[([\w:.-]+) @ 0x[0-9a-f]+\]\s*/i, '$1: ');
+}
+
+/** The stderr state of an ffmpeg run: its tail, and (for decodes) its damage reports with the frames read when each came. */
+interface FfmpegState {
+  stderr: string;
+  spawnError?: Error;
+  /** Reports of a decode (ffmpeg runs at -v error: every line it prints is an error it met). */
+  reports: { text: string; framesRead: number }[];
+  /** Reports past MAX_REPORTS, not kept. */
+  moreReports: number;
+  /** Frames the consumer has read from the pipe so far (set by the reader). */
+  framesRead: number;
+}
+
+/** An ffmpeg child writing raw frames to a pipe, with its last stderr, damage reports, spawn error and exit. */
 function startFfmpeg(ffmpegPath: string, args: string[]) {
   const child = spawn(ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const state: { stderr: string; spawnError?: Error } = { stderr: '' };
+  const state: FfmpegState = { stderr: '', reports: [], moreReports: 0, framesRead: 0 };
+  let partial = '';
   child.stderr.on('data', (d: Buffer) => {
-    state.stderr = (state.stderr + d.toString()).slice(-8000);
+    const text = d.toString();
+    state.stderr = (state.stderr + text).slice(-8000);
+    const lines = (partial + text).split(/\r?\n/);
+    partial = (lines.pop() ?? '').slice(-2000);
+    for (const line of lines) {
+      const r = damageReport(line);
+      if (r === undefined) continue;
+      if (state.reports.length < MAX_REPORTS) state.reports.push({ text: r.slice(0, 300), framesRead: state.framesRead });
+      else state.moreReports++;
+    }
   });
   child.on('error', (e) => {
     state.spawnError = e;
@@ -161,6 +207,29 @@ export function ffmpegFailure(
   }
   if (code !== 0) return new MistError(ErrorCode.VIDEO, `${what}: ffmpeg failed (${signal ?? `exit ${code}`}): ${lastLine(state.stderr)}`);
   return undefined;
+}
+
+/**
+ * Strict mode: the error for the first damage report of a decode, or undefined when there is
+ * none. ffmpeg names the macroblock, not the frame, for h264, MPEG-1/2 and MPEG-4: the message
+ * says how many frames had come through the pipe when the report came (decoding runs a few
+ * frames ahead of it). Sync.
+ */
+function damageFailure(what: string, state: FfmpegState, firstFrame: number): MistError | undefined {
+  const r = state.reports[0];
+  if (!r) return undefined;
+  const more = state.reports.length - 1 + state.moreReports;
+  return new MistError(
+    ErrorCode.VIDEO,
+    `${what}: damaged video: ffmpeg reports "${r.text}" when ${firstFrame + r.framesRead} frames had been read` +
+      `${more > 0 ? ` (and ${more} more report${more > 1 ? 's' : ''} so far)` : ''}; pass strict: false to read it with the damage concealed`,
+  );
+}
+
+/** Non-strict mode: a decode's reports as warning strings. */
+function damageWarnings(what: string, state: FfmpegState, firstFrame: number, from = 0): string[] {
+  const out = state.reports.slice(from).map((r) => `${what}: ffmpeg reports "${r.text}" when ${firstFrame + r.framesRead} frames had been read`);
+  return out;
 }
 
 interface ProbeStream {
@@ -275,7 +344,12 @@ export function passthroughFlag(ffmpegPath: string): Promise<string> {
   return p;
 }
 
-async function* decodeClips(info: VideoInfo, ffmpegPath: string, o: z.output<typeof ClipOptionsSchema>): AsyncGenerator<Clip, void, undefined> {
+async function* decodeClips(
+  info: VideoInfo,
+  ffmpegPath: string,
+  o: z.output<typeof ClipOptionsSchema>,
+  warnings: string[],
+): AsyncGenerator<Clip, void, undefined> {
   throwIfAborted(o.signal);
   const { w, h, filters } = outputSize(info, o);
   // Passthrough: one output frame per decoded frame, none duplicated or dropped to fit a rate.
@@ -305,7 +379,23 @@ async function* decodeClips(info: VideoInfo, ffmpegPath: string, o: z.output<typ
         data[i + 2] = r;
       }
     }
-    return { index, startFrame: index * L, shape: [L, h, w, 3], order: o.order, padded, data };
+    const clip: Clip = { index, startFrame: index * L, shape: [L, h, w, 3], order: o.order, padded, data };
+    // Non-strict: the reports that came since the previous clip go with this one.
+    if (state.reports.length > reported) {
+      clip.warnings = damageWarnings(info.path, state, 0, reported);
+      warnings.push(...clip.warnings);
+      reported = state.reports.length;
+    }
+    return clip;
+  };
+  let reported = 0;
+  // Strict: a report is thrown once a whole clip has come after it, or when decoding ends. A
+  // truncated file's last frame is reported as damaged too, and then the end of decoding says
+  // what happened (fewer frames than probed) before the report does.
+  const damaged = (atEnd: boolean): void => {
+    const first = state.reports[0];
+    if (!o.strict || !first || (!atEnd && state.framesRead - first.framesRead < L)) return;
+    throw damageFailure(info.path, state, 0)!;
   };
 
   try {
@@ -320,7 +410,9 @@ async function* decodeClips(info: VideoInfo, ffmpegPath: string, o: z.output<typ
         buf.set(chunk.subarray(off, off + n), filled);
         filled += n;
         off += n;
+        state.framesRead = index * L + Math.floor(filled / frameBytes);
         if (filled === clipBytes) {
+          damaged(false);
           // The consumer may keep the clip, so each clip gets its own buffer.
           yield makeClip(buf, index++, 0);
           buf = new Uint8Array(clipBytes);
@@ -332,6 +424,7 @@ async function* decodeClips(info: VideoInfo, ffmpegPath: string, o: z.output<typ
     throwIfAborted(o.signal);
     const failed = ffmpegFailure(ffmpegPath, info.path, state, code, signal);
     if (failed) throw failed;
+    // Frames missing at the end (a truncated file) say more than the reports that came with them.
     const decoded = index * L + Math.floor(filled / frameBytes);
     if (o.strict && decoded < info.frames) {
       throw new MistError(
@@ -339,12 +432,17 @@ async function* decodeClips(info: VideoInfo, ffmpegPath: string, o: z.output<typ
         `${info.path}: truncated or damaged video: decoded ${decoded} of ${info.frames} frames${state.stderr ? ` (${lastLine(state.stderr)})` : ''}`,
       );
     }
+    damaged(true);
+    if (decoded < info.frames) warnings.push(`${info.path}: decoded ${decoded} of ${info.frames} frames`);
     const rest = Math.floor(filled / frameBytes);
     if (o.lastClip === 'pad' && rest > 0) {
       const last = buf.subarray((rest - 1) * frameBytes, rest * frameBytes);
       for (let f = rest; f < L; f++) buf.set(last, f * frameBytes);
       yield makeClip(buf, index, L - rest);
     }
+    // Reports after the last clip, and those past the kept number.
+    if (state.reports.length > reported) warnings.push(...damageWarnings(info.path, state, 0, reported));
+    if (state.moreReports > 0) warnings.push(`${info.path}: ffmpeg made ${state.moreReports} more reports`);
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
     if (child.exitCode === null && child.signalCode === null) {
@@ -367,11 +465,12 @@ export async function openVideo(path: string, options?: OpenVideoOptions): Promi
   const bins = ffmpegBinaries();
   const ffmpegPath = o.ffmpegPath ?? bins.ffmpeg;
   const info = await probe(path, o, o.ffprobePath ?? bins.ffprobe);
+  const warnings: string[] = [];
   const clips = (more?: ClipOptions): AsyncGenerator<Clip, void, undefined> => {
     const merged = parseOptions(ClipOptionsSchema, { ...clipDefaults, ...(more ?? {}) }, 'clip options');
-    return decodeClips(info, ffmpegPath, merged);
+    return decodeClips(info, ffmpegPath, merged, warnings);
   };
-  return { ...info, clips, [Symbol.asyncIterator]: () => clips() };
+  return { ...info, clips, warnings, [Symbol.asyncIterator]: () => clips() };
 }
 
 // ---- Random access: decode only the frames a batch needs -------------------------------------
@@ -399,6 +498,8 @@ export interface FrameBatch {
   shape: [number, number, number, 3];
   order: 'rgb' | 'bgr';
   data: Uint8Array;
+  /** With `strict: false`: what ffmpeg reported about damaged data in these frames (empty when nothing). */
+  warnings?: string[];
 }
 
 /** A folder of numbered images (`000.jpg`, `001.jpg` ...), read through ffmpeg's image2 demuxer. */
@@ -420,6 +521,7 @@ export const ReadFramesOptionsSchema = ClipOptionsSchema.pick({
   cropHeight: true,
   interpolation: true,
   order: true,
+  strict: true,
   signal: true,
 }).extend({
   /** Frame rate given to an image folder (it has none of its own); ignored for video files. */
@@ -557,8 +659,18 @@ function seekPlan(ix: SeekIndex, k: number, n: number): { input: string[]; filte
   return fromStart;
 }
 
-/** Runs ffmpeg and reads its raw output into `out`; returns the bytes it wrote. */
-async function decodeInto(ffmpegPath: string, args: string[], out: Uint8Array, what: string, signal?: AbortSignal): Promise<number> {
+/**
+ * Runs ffmpeg and reads its raw output into `out`; returns the bytes it wrote and its damage
+ * reports as warnings (strict: the first report is thrown as ERR_MIST_VIDEO instead).
+ */
+async function decodeInto(
+  ffmpegPath: string,
+  args: string[],
+  out: Uint8Array,
+  what: string,
+  d: { frameBytes: number; firstFrame: number; strict: boolean },
+  signal?: AbortSignal,
+): Promise<{ bytes: number; warnings: string[] }> {
   throwIfAborted(signal);
   const { child, state, exited } = startFfmpeg(ffmpegPath, args);
   const onAbort = (): void => {
@@ -571,12 +683,19 @@ async function decodeInto(ffmpegPath: string, args: string[], out: Uint8Array, w
       const n = Math.min(chunk.length, out.length - filled);
       out.set(chunk.subarray(0, n), filled);
       filled += n;
+      state.framesRead = Math.floor(filled / d.frameBytes);
+      const e = d.strict ? damageFailure(what, state, d.firstFrame) : undefined;
+      if (e) throw e;
     }
     const { code, signal: sig } = await exited;
     throwIfAborted(signal);
     const failed = ffmpegFailure(ffmpegPath, what, state, code, sig);
     if (failed) throw failed;
-    return filled;
+    const e = d.strict ? damageFailure(what, state, d.firstFrame) : undefined;
+    if (e) throw e;
+    const warnings = damageWarnings(what, state, d.firstFrame);
+    if (state.moreReports > 0) warnings.push(`${what}: ffmpeg made ${state.moreReports} more reports`);
+    return { bytes: filled, warnings };
   } finally {
     signal?.removeEventListener('abort', onAbort);
     if (child.exitCode === null && child.signalCode === null) {
@@ -727,7 +846,14 @@ export async function readFrames(
   if (chain.length) args.push('-vf', chain.join(','));
   args.push('-frames:v', String(count), '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1');
   const data = new Uint8Array(count * h * w * 3);
-  const got = await decodeInto(ffmpegPath, args, data, info.path, o.signal);
+  const { bytes: got, warnings } = await decodeInto(
+    ffmpegPath,
+    args,
+    data,
+    info.path,
+    { frameBytes: h * w * 3, firstFrame: startFrame, strict: o.strict },
+    o.signal,
+  );
   if (got < data.length) {
     throw new MistError(
       ErrorCode.VIDEO,
@@ -735,7 +861,7 @@ export async function readFrames(
     );
   }
   if (o.order === 'bgr') swapRedBlue(data);
-  return { startFrame, shape: [count, h, w, 3], order: o.order, data };
+  return { startFrame, shape: [count, h, w, 3], order: o.order, data, warnings };
 }
 
 /**

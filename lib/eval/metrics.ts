@@ -6,6 +6,7 @@
 // sorted with the engine's native numeric sort; one merge pass from the top then visits each
 // distinct score once. No per-frame objects, no comparator callbacks.
 import { ErrorCode, MistError } from '../errors.js';
+import { checkAllocation } from '../memory.js';
 
 /** Per-frame labels (0 normal, 1 anomalous) in any numeric array. */
 export type Labels = ArrayLike<number>;
@@ -43,9 +44,23 @@ export function mergeSorted(a: Float64Array, b: Float64Array): Float64Array {
   return out;
 }
 
+/**
+ * Checks an input's length before anything loops over it or allocates for it: a non-negative
+ * safe integer (an array-like object can claim any `length`), and copies of that many float64
+ * values must fit in memory. Sync. Throws ERR_MIST_ARG or ERR_MIST_MEMORY. Internal.
+ */
+export function checkLength(n: unknown, what: string, name: string): number {
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
+    throw new MistError(ErrorCode.ARG, `${what}: ${name} must be an array (its length is ${String(n)})`);
+  }
+  checkAllocation(n, 8, `${what}: a copy of ${n} scores`);
+  return n;
+}
+
 /** Checks and splits labels/scores into sorted positive and negative scores. Sync. Internal. */
 export function split(labels: Labels, scores: Scores, what: string): Split {
-  const n = labels.length;
+  const n = checkLength(labels?.length, what, 'labels');
+  checkLength(scores?.length, what, 'scores');
   if (scores.length !== n) {
     throw new MistError(ErrorCode.SHAPE, `${what}: ${n} labels but ${scores.length} scores`);
   }
@@ -65,6 +80,9 @@ export function split(labels: Labels, scores: Scores, what: string): Split {
     const s = scores[i] as number;
     // NaN would sort last and silently break every threshold; refuse it.
     if (s !== s) throw new MistError(ErrorCode.ARG, `${what}: score at frame ${i} is NaN`);
+    // A hole or a string would become NaN (or a number) in the copy without a word.
+    if (typeof s !== 'number')
+      throw new MistError(ErrorCode.ARG, `${what}: score at frame ${i} is not a number (${String(s)})`);
     if (labels[i] === 1) pos[a++] = s;
     else neg[b++] = s;
   }
@@ -113,7 +131,12 @@ function walk(s: Split, visit: (score: number, tp: number, fp: number) => void):
  * ERR_MIST_METRIC (no frames).
  */
 export function thresholdCounts(labels: Labels, scores: Scores): ThresholdCounts {
-  const s = split(labels, scores, 'thresholdCounts');
+  return countsOf(labels, scores, 'thresholdCounts');
+}
+
+/** thresholdCounts, its errors naming `what` (the function the caller called). */
+function countsOf(labels: Labels, scores: Scores, what: string): ThresholdCounts {
+  const s = split(labels, scores, what);
   const cap = s.pos.length + s.neg.length;
   const thresholds = new Float64Array(cap);
   const tps = new Float64Array(cap);
@@ -171,7 +194,7 @@ export interface RocCurve {
  * older versions used max + 1). Sync. Throws as frameAuc.
  */
 export function rocCurve(labels: Labels, scores: Scores, options?: { dropIntermediate?: boolean }): RocCurve {
-  const c = thresholdCounts(labels, scores);
+  const c = countsOf(labels, scores, 'rocCurve');
   needBoth(c.positives, c.negatives, 'the ROC curve');
   let keep: number[] | undefined;
   const m = c.thresholds.length;
@@ -211,7 +234,7 @@ export interface PrCurve {
  * there is no anomalous frame, and as frameAuc otherwise.
  */
 export function prCurve(labels: Labels, scores: Scores): PrCurve {
-  const c = thresholdCounts(labels, scores);
+  const c = countsOf(labels, scores, 'prCurve');
   if (c.positives === 0)
     throw new MistError(ErrorCode.METRIC, 'the precision-recall curve is undefined without anomalous (1) frames');
   const m = c.thresholds.length;
@@ -295,12 +318,16 @@ export function falseAlarmRate(normalScores: Scores, options?: { threshold?: num
   const t = options?.threshold ?? 0.5;
   if (typeof t !== 'number' || Number.isNaN(t))
     throw new MistError(ErrorCode.ARG, `falseAlarmRate: threshold must be a number (got ${String(t)})`);
-  const n = normalScores.length;
+  const n = checkLength(normalScores?.length, 'falseAlarmRate', 'scores');
   if (n === 0) throw new MistError(ErrorCode.METRIC, 'false alarm rate is undefined without normal-video frames');
   let c = 0;
   for (let i = 0; i < n; i++) {
     const s = normalScores[i] as number;
     if (s !== s) throw new MistError(ErrorCode.ARG, `falseAlarmRate: score at frame ${i} is NaN`);
+    // A hole (undefined > t is false) would count as no alarm without a word.
+    if (typeof s !== 'number') {
+      throw new MistError(ErrorCode.ARG, `falseAlarmRate: score at frame ${i} is not a number (${String(s)})`);
+    }
     if (s > t) c++;
   }
   return c / n;
@@ -308,11 +335,14 @@ export function falseAlarmRate(normalScores: Scores, options?: { threshold?: num
 
 /**
  * Score gap: mean score of anomalous frames minus mean score of normal frames. Sync. Throws
- * ERR_MIST_METRIC when only one class is present, ERR_MIST_SHAPE / ERR_MIST_ARG as frameAuc.
+ * ERR_MIST_METRIC when only one class is present or a mean is not a number (infinite scores of
+ * both signs), ERR_MIST_SHAPE / ERR_MIST_ARG as frameAuc.
  */
 export function scoreGap(labels: Labels, scores: Scores): number {
-  const n = labels.length;
+  const n = checkLength(labels?.length, 'scoreGap', 'labels');
+  checkLength(scores?.length, 'scoreGap', 'scores');
   if (scores.length !== n) throw new MistError(ErrorCode.SHAPE, `scoreGap: ${n} labels but ${scores.length} scores`);
+  if (n === 0) throw new MistError(ErrorCode.METRIC, 'scoreGap: no frames');
   let sp = 0;
   let sn = 0;
   let np = 0;
@@ -320,6 +350,8 @@ export function scoreGap(labels: Labels, scores: Scores): number {
   for (let i = 0; i < n; i++) {
     const s = scores[i] as number;
     if (s !== s) throw new MistError(ErrorCode.ARG, `scoreGap: score at frame ${i} is NaN`);
+    if (typeof s !== 'number')
+      throw new MistError(ErrorCode.ARG, `scoreGap: score at frame ${i} is not a number (${String(s)})`);
     const l = labels[i];
     if (l === 1) {
       sp += s;
@@ -335,5 +367,13 @@ export function scoreGap(labels: Labels, scores: Scores): number {
       `score gap is undefined when all frames are ${np === 0 ? 'normal (0)' : 'anomalous (1)'}`,
     );
   }
-  return sp / np - sn / nn;
+  const gap = sp / np - sn / nn;
+  // Infinite scores in both classes (or of both signs in one) leave no mean to subtract.
+  if (gap !== gap) {
+    throw new MistError(
+      ErrorCode.METRIC,
+      `score gap is undefined: the mean anomalous score is ${sp / np} and the mean normal score ${sn / nn}`,
+    );
+  }
+  return gap;
 }

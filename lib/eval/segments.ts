@@ -9,7 +9,12 @@
 // from zero, which for these positive values is Math.round (numpy's round would not be: it
 // rounds halves to even).
 import { ErrorCode, MistError } from '../errors.js';
+import { MAX_FRAMES } from '../data/lists.js';
+import { checkAllocation } from '../memory.js';
 import type { FeatureArray } from '../data/types.js';
+
+/** The most segments a video may be split into (Sultani: 32); bounds the loops over them. */
+export const MAX_SEGMENTS = 2 ** 20;
 
 /** A half-open range of clip indices [start, end), 0-based. */
 export interface ClipRange {
@@ -17,9 +22,23 @@ export interface ClipRange {
   end: number;
 }
 
-function checkCount(n: number, what: string): void {
+// Every count is bounded before a loop or an allocation uses it: frames and clips by the
+// 2^30 frames a video may have (MAX_FRAMES), segments by MAX_SEGMENTS.
+function checkCount(n: number, what: string, max = MAX_FRAMES): void {
   if (!Number.isInteger(n) || n < 0)
     throw new MistError(ErrorCode.ARG, `${what} must be a non-negative integer (got ${String(n)})`);
+  if (n > max) throw new MistError(ErrorCode.ARG, `${what} must be at most ${max} (got ${n})`);
+}
+
+function checkSegments(n: number, what: string): void {
+  if (!Number.isInteger(n) || n < 1)
+    throw new MistError(ErrorCode.ARG, `${what} must be a positive integer (got ${String(n)})`);
+  if (n > MAX_SEGMENTS) throw new MistError(ErrorCode.ARG, `${what} must be at most ${MAX_SEGMENTS} (got ${n})`);
+}
+
+function checkClipLength(L: number): void {
+  if (!Number.isInteger(L) || L < 1 || L > MAX_FRAMES)
+    throw new MistError(ErrorCode.ARG, `clipLength must be a positive integer (got ${String(L)})`);
 }
 
 /**
@@ -29,8 +48,7 @@ function checkCount(n: number, what: string): void {
  */
 export function segmentsToClips(clipCount: number, segments = 32): ClipRange[] {
   checkCount(clipCount, 'clipCount');
-  if (!Number.isInteger(segments) || segments < 1)
-    throw new MistError(ErrorCode.ARG, `segments must be a positive integer (got ${String(segments)})`);
+  checkSegments(segments, 'segments');
   if (clipCount === 0) return [];
   const t = Array.from({ length: segments + 1 }, (_, i) => Math.round(1 + (i * (clipCount - 1)) / segments));
   const out: ClipRange[] = [];
@@ -55,8 +73,10 @@ export function segmentScoresToClips(
 ): Float32Array {
   checkCount(frames, 'frames');
   const L = options?.clipLength ?? 16;
-  const S = segmentScores.length;
+  checkClipLength(L);
+  const S = segmentScores?.length;
   if (S === 0) throw new MistError(ErrorCode.ARG, 'segmentScoresToClips: no segment scores');
+  checkSegments(S, 'segmentScoresToClips: the number of segment scores');
   const N = Math.floor(frames / L);
   const out = new Float32Array(N);
   const ranges = segmentsToClips(N, S);
@@ -79,9 +99,10 @@ export function segmentFeatures(
   const [N, D] = features.shape as [number, number];
   if (N === 0) throw new MistError(ErrorCode.SHAPE, 'segmentFeatures: no clips');
   const S = options?.segments ?? 32;
-  const out = new Float32Array(S * D);
+  const ranges = segmentsToClips(N, S);
+  const out = new Float32Array(checkAllocation(S * D, 4, `segmentFeatures: ${S} segments x ${D}`) / 4);
   const acc = new Float64Array(D);
-  segmentsToClips(N, S).forEach((r, i) => {
+  ranges.forEach((r, i) => {
     acc.fill(0);
     for (let c = r.start; c < r.end; c++)
       for (let d = 0; d < D; d++) acc[d] = (acc[d] as number) + (features.data[c * D + d] as number);
@@ -110,9 +131,11 @@ export function clipScoresToFrames(
 ): Float32Array {
   checkCount(frames, 'frames');
   const L = options?.clipLength ?? 16;
-  if (!Number.isInteger(L) || L < 1)
-    throw new MistError(ErrorCode.ARG, `clipLength must be a positive integer (got ${String(L)})`);
-  const N = clipScores.length;
+  checkClipLength(L);
+  const N = clipScores?.length;
+  if (typeof N !== 'number' || !Number.isSafeInteger(N) || N < 0) {
+    throw new MistError(ErrorCode.ARG, `clipScoresToFrames: clipScores must be an array (its length is ${String(N)})`);
+  }
   const out = new Float32Array(frames);
   if (N * L < frames) {
     if ((options?.fill ?? 'error') === 'error' || N === 0) {

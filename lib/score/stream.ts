@@ -23,7 +23,7 @@ import { preprocessClips } from '../models/preprocess.js';
 import { parseOptions } from '../options.js';
 import type { InputSize } from '../types.js';
 import { followFile } from './follow.js';
-import { padClip, testClipSpec } from './video.js';
+import { checkEncoder, padClip, testClipSpec } from './video.js';
 
 const Side = z.int().positive().max(8192);
 
@@ -502,6 +502,7 @@ function ffmpegInput(
  */
 export function scoreStream(source: StreamSource, encoder: SgaEncoder, options: ScoreStreamOptions = {}): ScoreStream {
   const o = parseOptions(ScoreStreamOptionsSchema, options, 'score stream options');
+  checkEncoder(encoder, 'scoreStream');
   const spec = testClipSpec(encoder, o.testSize);
   const [T] = encoder.inputSize;
   const size: InputSize = [T, spec.outSize[0], spec.outSize[1]];

@@ -53,6 +53,12 @@ export const ScoreVideoOptionsSchema = z.strictObject({
   prefetch: z.int().positive().max(64).default(1),
   /** The result's name (default: the file name without its extension, as manifests name videos). */
   name: z.string().min(1).optional(),
+  /**
+   * Refuse a video whose decoding ffmpeg reports as damaged (ERR_MIST_VIDEO; see openVideo's
+   * `strict`). With false its frames are scored as the codec concealed them and the reports
+   * come back in `warnings`. For a path only: a FrameSource keeps the mode it was opened with.
+   */
+  strict: z.boolean().default(true),
   signal: z.instanceof(AbortSignal).optional(),
   onProgress: z.custom<(p: ScoreProgress) => void>((v) => typeof v === 'function', 'must be a function').optional(),
 });
@@ -91,7 +97,25 @@ export interface VideoScores {
   attention?: Float32Array;
   /** One map's shape [T', H', W']. */
   attentionShape?: number[];
+  /** What ffmpeg reported about damaged data (only with `strict: false`; empty when nothing). */
+  warnings: string[];
   elapsedMs: number;
+}
+
+/** Sync: throws ERR_MIST_ARG unless `encoder` looks like an SgaEncoder (before a file is opened). */
+export function checkEncoder(encoder: unknown, what: string): void {
+  const e = encoder as Partial<SgaEncoder> | null;
+  const ok =
+    typeof e === 'object' &&
+    e !== null &&
+    typeof e.forward === 'function' &&
+    Array.isArray(e.inputSize) &&
+    (e.backbone === 'i3d' || e.backbone === 'c3d');
+  if (!ok)
+    throw new MistError(
+      ErrorCode.ARG,
+      `${what}: encoder must be an SgaEncoder (got ${e === null ? 'null' : typeof e})`,
+    );
 }
 
 /**
@@ -122,9 +146,13 @@ export async function scoreVideo(
   options: ScoreVideoOptions = {},
 ): Promise<VideoScores> {
   const o = parseOptions(ScoreVideoOptionsSchema, options, 'score video options');
+  checkEncoder(encoder, 'scoreVideo');
   throwIfAborted(o.signal);
   const t0 = performance.now();
-  const src = typeof source === 'string' ? await openFrameSource(source, { order: 'rgb', signal: o.signal }) : source;
+  const src =
+    typeof source === 'string'
+      ? await openFrameSource(source, { order: 'rgb', strict: o.strict, signal: o.signal })
+      : source;
   if (src.order !== 'rgb' || src.width !== src.info.width || src.height !== src.info.height) {
     throw new MistError(
       ErrorCode.ARG,
@@ -187,6 +215,7 @@ export async function scoreVideo(
     featureDim: r.featureDim,
     ...(o.features ? { features } : {}),
     ...(o.attention && attention ? { attention, attentionShape: attentionShape! } : {}),
+    warnings: [...(src.warnings ?? [])],
     elapsedMs: performance.now() - t0,
   };
 }
