@@ -69,6 +69,8 @@ export const ENVIRONMENT_VARIABLES: Record<string, string> = {
   MIST_FORCE_BUILD: 'install: build from source even when a prebuilt binary loads',
   MIST_PREBUILD_VARIANT:
     "install/load: use this prebuild variant (e.g. 'cpu-torch1.13', 'cuda12-torch2.5') whatever LibTorch is found",
+  MIST_ADDON_PATH:
+    'load: an absolute path to the addon binary to load instead of any other (e.g. the AddressSanitizer build)',
   PREBUILDS_ONLY: 'install/load: only use prebuilds/ (the variant that fits the LibTorch found), never compile',
   MIST_TEST_TAP: 'tests: 1 adds TAP lines to the test output (read by the mutation-testing runner)',
   MIST_SHARED_DATA: 'tests: the folder of the larger real data files (default ../shared/data)',

@@ -272,7 +272,8 @@ let origin: AddonOrigin | undefined;
 
 /**
  * Loads the addon once and applies MIST_CPU_CACHE_MB and the thread count. Sync. Which binary:
- * a local build (build/Release) when present and PREBUILDS_ONLY is unset, else the prebuild of
+ * MIST_ADDON_PATH when set (an absolute path to a mist_vad.node: a build kept in another folder,
+ * such as scripts/asan.sh's build-asan/Release/mist_vad.node), else a local build (build/Release) when present and PREBUILDS_ONLY is unset, else the prebuild of
  * the variant that fits the LibTorch found (scripts/libtorch-variant.cjs, shared with the install
  * hook). Throws ERR_MIST_NATIVE saying what was found and what the prebuilds offer.
  */

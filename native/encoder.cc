@@ -908,8 +908,28 @@ EncoderStepResult SgaEncoderModel::TrainStep(const torch::Tensor& x, const torch
   Check(targets.dim() == 1 && targets.size(0) == x.size(0), code::kShape, "one target per clip is expected");
   SetTrainMode(net, true, batchNormStatsFrozen_);
   plan_.reset();  // weights and running statistics move
-  auto out = net->forward(x.to(config.device), &rng_);
-  return trainer_->Step(out, targets, lrFactor);
+  // A step that fails (a loss or gradient that is not finite) leaves the model as it was: the
+  // running statistics this forward moves and the dropout generator are put back too.
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> buffers;
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& b : net->buffers()) buffers.emplace_back(b, b.clone());
+  }
+  at::Tensor rngState;
+  {
+    std::lock_guard<std::mutex> lock(rng_.mutex());
+    rngState = rng_.get_state();
+  }
+  try {
+    auto out = net->forward(x.to(config.device), &rng_);
+    return trainer_->Step(out, targets, lrFactor);
+  } catch (...) {
+    torch::NoGradGuard no_grad;
+    for (auto& b : buffers) b.first.copy_(b.second);
+    std::lock_guard<std::mutex> lock(rng_.mutex());
+    rng_.set_state(rngState);
+    throw;
+  }
 }
 
 std::vector<char> SgaEncoderModel::TrainingCheckpoint(const std::string& meta) {

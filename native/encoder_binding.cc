@@ -51,8 +51,7 @@ Napi::Object NamedTensors(Napi::Env env, const std::vector<std::pair<std::string
 
 // The clips argument pair of forward() and taps(), read on the JS thread.
 struct Clips {
-  torch::Tensor x;  // a view of the pinned array
-  Pinned keep;
+  torch::Tensor x;  // a copy of the array, taken on the JS thread
   bool train;
 };
 
@@ -97,7 +96,8 @@ class SgaEncoder : public ModelBinding<SgaEncoder, SgaEncoderModel> {
 
  private:
   // (clips: Float32Array [n, 3, T, H, W], n, inputSize) on the JS thread; checks shapes against
-  // the network (read-only structure) and pins the array.
+  // the network (read-only structure) and copies the array (the caller may overwrite, transfer
+  // or detach it as soon as the call returns).
   static Clips ReadClips(const Napi::CallbackInfo& info, SgaEncoderModel& m, bool heads) {
     Check(info.Length() == 3, code::kArg, "(clips: Float32Array, n: number, inputSize)");
     const int64_t n = ToInt(info[1], "n");
@@ -107,12 +107,13 @@ class SgaEncoder : public ModelBinding<SgaEncoder, SgaEncoderModel> {
     Check(!heads || shapes.headsFit, code::kShape,
           "at input " + c10::str(c10::IntArrayRef(size.data(), 3)) +
               " the attention map does not fit the main feature map (16 frames are expected)");
-    return {ViewFloat32(info[0], {n, 3, size[0], size[1], size[2]}, "clips"), Pin(info[0]), m.training.load()};
+    return {CopyFiniteFloat32(info[0], {n, 3, size[0], size[1], size[2]}, "clips", "clip"), m.training.load()};
   }
 
   // Async: forward(clips [n, 3, T, H, W], n, inputSize) -> {score [n], guided [n, 2] (softmax:
   // normal, anomalous), attention [n, T', H', W'] with attentionShape, feature [n, D],
-  // featureDim}, in the mode set by setTraining. Throws ERR_MIST_DTYPE / ERR_MIST_SHAPE.
+  // featureDim}, in the mode set by setTraining. Throws ERR_MIST_DTYPE / ERR_MIST_SHAPE, and
+  // ERR_MIST_ARG naming the clip for a NaN or an infinity in the clips.
   Napi::Value Forward(const Napi::CallbackInfo& info, const Shared& s) {
     auto in = ReadClips(info, s->model, true);
     auto out = std::make_shared<SgaOutput>();
@@ -125,7 +126,7 @@ class SgaEncoder : public ModelBinding<SgaEncoder, SgaEncoderModel> {
           out->attention = r.attention.squeeze(1).to(torch::kCPU);
           out->feature = r.feature.to(torch::kCPU);
         },
-        [out, keep = in.keep](Napi::Env env) -> Napi::Value {
+        [out](Napi::Env env) -> Napi::Value {
           auto o = Napi::Object::New(env);
           o.Set("score", ToFloat32Array(env, out->scoreLogits));
           o.Set("guided", ToFloat32Array(env, out->guidedLogits));
@@ -148,7 +149,7 @@ class SgaEncoder : public ModelBinding<SgaEncoder, SgaEncoderModel> {
           auto t = m.Taps(x, train);
           *out = {t[0].to(torch::kCPU), t[1].to(torch::kCPU)};
         },
-        [out, keep = in.keep](Napi::Env env) -> Napi::Value {
+        [out](Napi::Env env) -> Napi::Value {
           auto o = Napi::Object::New(env);
           o.Set("sga", ToFloat32Array(env, (*out)[0]));
           o.Set("sgaShape", SizeArray(env, (*out)[0].sizes()));
@@ -295,7 +296,9 @@ class SgaEncoder : public ModelBinding<SgaEncoder, SgaEncoderModel> {
 
   // Async: trainStep(clips [n, 3, T, H, W], n, inputSize, targets [n], lrFactor) -> {loss,
   // mainLoss, guidedLoss, gradNorm, lr, stepped, micro, steps}: one train-mode forward with
-  // autograd, backward, and an Adam update every `accumulate` calls.
+  // autograd, backward, and an Adam update every `accumulate` calls. ERR_MIST_ARG naming the
+  // clip for a NaN or an infinity in the clips; ERR_MIST_TORCH (nothing changed) for a loss or
+  // gradient that is not finite.
   Napi::Value TrainStep(const Napi::CallbackInfo& info, const Shared& s) {
     Check(info.Length() == 5, code::kArg, "trainStep(clips, n, inputSize, targets, lrFactor)");
     const int64_t n = ToInt(info[1], "n");
@@ -304,14 +307,16 @@ class SgaEncoder : public ModelBinding<SgaEncoder, SgaEncoderModel> {
     Check(ShapesAt(s->model.net, size).headsFit, code::kShape,
           "at input " + c10::str(c10::IntArrayRef(size.data(), 3)) +
               " the attention map does not fit the main feature map (16 frames are expected)");
-    auto x = ViewFloat32(info[0], {n, 3, size[0], size[1], size[2]}, "clips");
-    auto y = ViewFloat32(info[3], {n}, "targets");
+    // Copies: the caller may reuse both arrays as soon as the call returns.
+    // A NaN would reach the BatchNorm statistics even where max-pooling hides it from the loss.
+    auto x = CopyFiniteFloat32(info[0], {n, 3, size[0], size[1], size[2]}, "clips", "clip");
+    auto y = CopyFloat32(info[3], {n}, "targets");
     Check(info[4].IsNumber(), code::kArg, "lrFactor must be a number");
     const double factor = info[4].As<Napi::Number>().DoubleValue();
     auto r = std::make_shared<EncoderStepResult>();
     return Run(
         info.Env(), s, [x, y, factor, r](SgaEncoderModel& m) { *r = m.TrainStep(x, y, factor); },
-        [r, keep = Pin(info[0]), keepY = Pin(info[3])](Napi::Env env) -> Napi::Value {
+        [r](Napi::Env env) -> Napi::Value {
           auto o = Napi::Object::New(env);
           o.Set("loss", r->loss);
           o.Set("mainLoss", r->mainLoss);

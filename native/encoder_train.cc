@@ -25,28 +25,66 @@ EncoderTrainer::EncoderTrainer(SgaNet& net, const EncoderTrainConfig& c) : confi
   }
 }
 
+static std::string NumberWord(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
+  return c10::str(v);
+}
+
 EncoderStepResult EncoderTrainer::Step(const SgaOutput& out, const torch::Tensor& targets, double lrFactor) {
   auto y = targets.to(out.scoreLogits.device());
   auto main = ClassWeightedBce(out.scoreLogits, y, config.w1, config.w0);
   auto guided = ClassWeightedBce(out.guidedLogits, y, config.w1, config.w0);
   auto loss = main + config.guidedWeight * guided;
-  (loss / static_cast<double>(config.accumulate)).backward();
   EncoderStepResult r;
   r.loss = loss.item<double>();
   r.mainLoss = main.item<double>();
   r.guidedLoss = guided.item<double>();
   r.lr = config.lr * lrFactor;
-  ++micro_;
-  if (micro_ % config.accumulate == 0) {
+  const int64_t call = micro_ + 1;
+  const bool stepping = call % config.accumulate == 0;
+  const std::string where = "trainStep call " + std::to_string(call) + " (update " + std::to_string(steps_ + 1) + ")";
+  const std::string unchanged =
+      ": the step was not applied; the weights, the optimiser state and the accumulated gradients are unchanged";
+  Check(std::isfinite(r.loss), code::kTorch,
+        where + ": the loss is not finite (" + NumberWord(r.loss) + ")" + unchanged);
+  // Gradients accumulated by earlier calls, kept so that a non-finite backward can be undone.
+  std::vector<torch::Tensor> before;
+  before.reserve(slots_.size());
+  for (auto& s : slots_) {
+    const auto& g = s.param.grad();
+    before.push_back(g.defined() ? g.detach().clone() : torch::Tensor());
+  }
+  auto undo = [&]() {
+    for (size_t i = 0; i < slots_.size(); ++i) slots_[i].param.mutable_grad() = before[i];
+  };
+  try {
+    (loss / static_cast<double>(config.accumulate)).backward();
     std::vector<torch::Tensor> withGrad;
     for (auto& s : slots_) {
       if (s.param.grad().defined()) withGrad.push_back(s.param);
     }
-    if (!withGrad.empty()) {
+    double norm = 0;
+    if (!withGrad.empty() && stepping) {
       // clip_grad_norm_ with an infinite bound measures the norm and scales by at most 1.
       const double bound = config.gradClip > 0 ? config.gradClip : std::numeric_limits<double>::infinity();
-      r.gradNorm = torch::nn::utils::clip_grad_norm_(withGrad, bound);
+      norm = torch::nn::utils::clip_grad_norm_(withGrad, bound);
+    } else if (!withGrad.empty()) {
+      torch::NoGradGuard no_grad;
+      std::vector<torch::Tensor> norms;
+      for (auto& p : withGrad) norms.push_back(p.grad().norm());
+      norm = torch::stack(norms).norm().item<double>();
     }
+    Check(std::isfinite(norm), code::kTorch,
+          where + ": the gradient is not finite (norm " + NumberWord(norm) + ", loss " + NumberWord(r.loss) + ")" +
+              unchanged);
+    if (stepping && !withGrad.empty()) r.gradNorm = norm;
+  } catch (...) {
+    undo();
+    throw;
+  }
+  micro_ = call;
+  if (stepping) {
     Update(r.lr);
     ++steps_;
     r.stepped = true;

@@ -46,7 +46,9 @@ class EncoderTrainer {
   // Backward of the loss of `out` against targets [n] (scaled by 1/accumulate so that an
   // accumulated update averages); every accumulate-th call clips the gradient norm, takes one
   // Adam step at lr * lrFactor and drops the gradients. Parameters that do not require grad
-  // (frozen) get no gradient and no update.
+  // (frozen) get no gradient and no update. The loss is checked before backward and the norm of
+  // the accumulated gradient after it: when either is not finite it throws ERR_MIST_TORCH naming
+  // the call and the update, with the gradients put back as they were and no update taken.
   EncoderStepResult Step(const SgaOutput& out, const torch::Tensor& targets, double lrFactor);
   // The optimiser state, counters and pending (accumulated) gradients by parameter name.
   c10::IValue State() const;

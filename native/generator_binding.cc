@@ -47,33 +47,33 @@ class Generator : public ModelBinding<Generator, GeneratorModel> {
 
  private:
   // Async: forward(x: Float32Array [rows, featureDim], rows, {mode: 'train' | 'eval'}) ->
-  // Float32Array [rows] of scores in (0, 1). x is pinned, not copied.
-  // Throws ERR_MIST_DTYPE / ERR_MIST_SHAPE.
+  // Float32Array [rows] of scores in (0, 1). x is copied here, on the JS thread: the caller may
+  // overwrite, transfer or detach it as soon as the call returns.
+  // Throws ERR_MIST_DTYPE / ERR_MIST_SHAPE, and ERR_MIST_ARG naming the row for a NaN or an
+  // infinity in x.
   Napi::Value Forward(const Napi::CallbackInfo& info, const Shared& s) {
     Check(info.Length() == 3 && info[2].IsObject(), code::kArg, "forward(x: Float32Array, rows: number, {mode})");
     const int64_t rows = ToInt(info[1], "rows");
     const bool train = GetString(info[2].As<Napi::Object>(), "mode") == "train";
-    auto x = ViewFloat32(info[0], {rows, s->model.config().featureDim}, "x");
-    auto keep = Pin(info[0]);
+    auto x = CopyFiniteFloat32(info[0], {rows, s->model.config().featureDim}, "x", "row");
     auto out = std::make_shared<torch::Tensor>();
     return Run(
         info.Env(), s, [x, train, out](GeneratorModel& m) { *out = m.Forward(x, train); },
-        [out, keep](Napi::Env env) -> Napi::Value { return ToFloat32Array(env, *out); });
+        [out](Napi::Env env) -> Napi::Value { return ToFloat32Array(env, *out); });
   }
 
   // Async: trainStep(features [(normal + anomalous) * clips, featureDim], lossOptions) ->
-  // {loss, rank, sparsity, smoothness, gradNorm, step}. Features are pinned, not copied.
+  // {loss, rank, sparsity, smoothness, gradNorm, step}. Features are copied, as forward's.
   // Throws ERR_MIST_ARG / ERR_MIST_DTYPE / ERR_MIST_SHAPE, ERR_MIST_TORCH for a loss or gradient
   // that is not finite (nothing changed then).
   Napi::Value TrainStep(const Napi::CallbackInfo& info, const Shared& s) {
     Check(info.Length() == 2 && info[1].IsObject(), code::kArg, "trainStep(features, options)");
     auto o = ReadMilLossOptions(info[1].As<Napi::Object>());
-    auto x = ViewFloat32(info[0], {(o.normal + o.anomalous) * o.clips, s->model.config().featureDim}, "features");
-    auto keep = Pin(info[0]);
+    auto x = CopyFloat32(info[0], {(o.normal + o.anomalous) * o.clips, s->model.config().featureDim}, "features");
     auto r = std::make_shared<TrainStepResult>();
     return Run(
         info.Env(), s, [x, o, r](GeneratorModel& m) { *r = m.TrainStep(x, o); },
-        [r, keep](Napi::Env env) -> Napi::Value {
+        [r](Napi::Env env) -> Napi::Value {
           auto out = Napi::Object::New(env);
           out.Set("loss", r->loss);
           out.Set("rank", r->rank);

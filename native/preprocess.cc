@@ -204,8 +204,9 @@ static Napi::Value PreprocessClipsJs(const Napi::CallbackInfo& info) {
                 !__builtin_mul_overflow(3 * shape[1], s.resizeH * s.resizeW, &frameCount),
             code::kShape, "output size overflows");
     }
-    auto frames = torch::from_blob(arr.Data(), shape, torch::kUInt8);
-    auto pinned = Pin(v);
+    // A copy, taken on the JS thread: the caller may overwrite, transfer or detach the frames as
+    // soon as the call returns.
+    auto frames = torch::from_blob(arr.Data(), shape, torch::kUInt8).clone();
     auto result = std::make_shared<torch::Tensor>();
     return PromiseWorker::Start(
         env,
@@ -213,7 +214,7 @@ static Napi::Value PreprocessClipsJs(const Napi::CallbackInfo& info) {
           torch::NoGradGuard no_grad;
           *result = PreprocessClips(frames, specs);
         },
-        [pinned, result](Napi::Env env) -> Napi::Value { return ToFloat32Array(env, *result); });
+        [result](Napi::Env env) -> Napi::Value { return ToFloat32Array(env, *result); });
   });
 }
 

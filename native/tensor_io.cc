@@ -43,6 +43,26 @@ torch::Tensor CopyFloat32(const Napi::Value& v, const std::vector<int64_t>& shap
   return t;
 }
 
+torch::Tensor CopyFiniteFloat32(const Napi::Value& v, const std::vector<int64_t>& shape, const std::string& what,
+                                const std::string& unit) {
+  auto t = CopyFloat32(v, shape, what);
+  const int64_t n = t.numel();
+  if (n == 0) return t;
+  const float* p = t.data_ptr<float>();
+  // A branch-free pass over the bits first (all exponent bits set: NaN or an infinity), which
+  // the compiler vectorises; the position only when it fails.
+  const auto* bits = reinterpret_cast<const uint32_t*>(p);
+  uint32_t bad = 0;
+  for (int64_t i = 0; i < n; ++i) bad |= static_cast<uint32_t>((bits[i] & 0x7f800000u) == 0x7f800000u);
+  if (bad == 0) return t;
+  int64_t i = 0;
+  while (std::isfinite(p[i])) ++i;
+  const int64_t per = n / shape[0];
+  const std::string word = std::isnan(p[i]) ? "NaN" : p[i] > 0 ? "Infinity" : "-Infinity";
+  Fail(code::kArg, what + ": " + unit + " " + std::to_string(i / per) + " holds " + word + " (value " +
+                       std::to_string(i % per) + " of that " + unit + "); inputs must be finite");
+}
+
 torch::Tensor ViewFloat32(const Napi::Value& v, const std::vector<int64_t>& shape, const std::string& what) {
   auto arr = AsFloat32(v, shape, what);
   if (arr.ElementLength() == 0) return torch::empty(shape, torch::kFloat32);

@@ -17,8 +17,15 @@ namespace mist {
 // value, ERR_MIST_SHAPE when the element count differs. `what` names it in messages.
 torch::Tensor CopyFloat32(const Napi::Value& v, const std::vector<int64_t>& shape, const std::string& what);
 
+// CopyFloat32, then a scan of the copy: ERR_MIST_ARG naming the first `unit` (the index along
+// dimension 0: a clip, a row) that holds a NaN or an infinity. ReLU and max-pooling can turn
+// such a value into a finite score, so inference refuses it up front.
+torch::Tensor CopyFiniteFloat32(const Napi::Value& v, const std::vector<int64_t>& shape, const std::string& what,
+                                const std::string& unit);
+
 // Wraps a Float32Array's memory without copying; `keep` must hold a reference to the array
-// for as long as the tensor is used (asynchronous work pins the array that way).
+// for as long as the tensor is used. Not for asynchronous work: a pinned array can still be
+// overwritten or its buffer transferred and freed, so the bindings copy their inputs instead.
 torch::Tensor ViewFloat32(const Napi::Value& v, const std::vector<int64_t>& shape, const std::string& what);
 
 // A Float32Array that owns the tensor's memory (no copy for contiguous CPU float tensors;

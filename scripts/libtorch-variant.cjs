@@ -326,16 +326,26 @@ function buildVariant(file) {
 }
 
 /**
- * Sync: which binary to load from the package at `root`. A local build (build/Release, then
+ * Sync: which binary to load from the package at `root`. MIST_ADDON_PATH, an absolute path to a
+ * mist_vad.node, wins over everything (a build in another folder, such as the sanitizer build of
+ * scripts/asan.sh). Else a local build (build/Release, then
  * build/Debug, as node-gyp-build) comes first unless PREBUILDS_ONLY is set; then the prebuild
  * chosen by selectPrebuild. Options: as findLibtorch, plus platform and arch. Returns
  * { kind: 'build' | 'prebuild', file, variant (id or null), reason, libtorch, preload (the
  * library folder to load first, for a prebuild of the found LibTorch's version, else null) } or
- * { kind: 'none', message, libtorch }. Throws only for a malformed MIST_PREBUILD_VARIANT.
+ * { kind: 'none', message, libtorch }. Throws only for a malformed MIST_PREBUILD_VARIANT or MIST_ADDON_PATH.
  */
 function resolveAddon(root, options = {}) {
   root = path.resolve(root);
   const env = options.env ?? process.env;
+  const forced = nonEmpty(env, 'MIST_ADDON_PATH');
+  if (forced) {
+    if (!path.isAbsolute(forced) || !forced.endsWith('.node')) {
+      throw new Error(`MIST_ADDON_PATH must be an absolute path to a .node file, got '${forced}'`);
+    }
+    const reason = `MIST_ADDON_PATH=${forced}`;
+    return { kind: 'build', file: forced, variant: buildVariant(forced), reason, libtorch: null, preload: null };
+  }
   if (!env.PREBUILDS_ONLY) {
     for (const sub of ['Release', 'Debug']) {
       const name = listDir(path.join(root, 'build', sub)).find((f) => f.endsWith('.node'));

@@ -84,7 +84,14 @@ function fakePackage(name: string, files: string[]): string {
 /** This process's environment without anything that steers the LibTorch lookup or the choice. */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of ['LIBTORCH', 'Torch_DIR', 'CMAKE_PREFIX_PATH', 'MIST_SKIP_PYTHON_TORCH', 'PREBUILDS_ONLY'])
+  for (const k of [
+    'LIBTORCH',
+    'Torch_DIR',
+    'CMAKE_PREFIX_PATH',
+    'MIST_SKIP_PYTHON_TORCH',
+    'PREBUILDS_ONLY',
+    'MIST_ADDON_PATH',
+  ])
     delete env[k];
   delete env.MIST_PREBUILD_VARIANT;
   return { ...env, ...extra };
@@ -387,6 +394,22 @@ test('mist info says which binary loaded, from which file, and why', () => {
     );
     assert.match(r.stdout, /\n {2}because {5}found LibTorch 1\.13\.\d+ \(CPU\) at \S+ \(\w[\w ]*\)\n/);
   }
+});
+
+test('MIST_ADDON_PATH names the binary outright (a build in another folder); a relative path is refused', () => {
+  const root = fakePackage('pkg-addon-path', [CPU_25]);
+  const file = join(TMP, 'elsewhere', 'Release', 'mist_vad.node');
+  touch(file);
+  touch(join(dirname(file), 'mist-build-info.json'), JSON.stringify({ torchVersion: '1.13.0', cuda: 0 }));
+  const r = variants.resolveAddon(root, { env: cleanEnv({ MIST_ADDON_PATH: file, PREBUILDS_ONLY: '1' }) });
+  assert.is(r.kind, 'build');
+  assert.is(r.kind === 'build' && r.file, file);
+  assert.is(r.kind === 'build' && r.variant, 'cpu-torch1.13');
+  assert.is(r.kind === 'build' && r.reason, `MIST_ADDON_PATH=${file}`);
+  assert.throws(
+    () => variants.resolveAddon(root, { env: cleanEnv({ MIST_ADDON_PATH: 'build-asan/mist_vad.node' }) }),
+    /MIST_ADDON_PATH must be an absolute path to a \.node file, got 'build-asan\/mist_vad\.node'/,
+  );
 });
 
 test.run();

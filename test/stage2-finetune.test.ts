@@ -372,6 +372,19 @@ test('pseudo labels: missing for an anomalous video is ERR_MIST_ARG, the wrong l
   );
 });
 
+test('a step that is not finite stops the run naming the epoch and batch; the step was not applied', async () => {
+  const d = await dataset();
+  // An update at lr 1e30 leaves finite weights so large that a later loss is NaN.
+  const base = { preset: 'shanghaitech-c3d', epochs: 3, videosPerClass: 1, model: MODEL, lr: 1e30 } as const;
+  const e = await expectCode(
+    () => finetuneEncoder({ ...base, videos: d.train, pseudoLabels: d.labels }),
+    'ERR_MIST_TORCH',
+  );
+  assert.match(e.message, /^epoch \d+, batch \d+ of \d+: trainStep call \d+ \(update \d+\): the loss is not finite/);
+  assert.match(e.message, /the step was not applied/);
+  assert.match(e.message, /lower the learning rate$/);
+});
+
 test('evaluation (C3D): every epoch in history, the best epoch by AUC, and its weights returned', async () => {
   const d = await dataset();
   const ckpt = join(dir, 'eval');

@@ -87,6 +87,11 @@ function frameScoresOf(
   o: z.output<typeof EvaluateOptionsSchema>,
 ): Float32Array {
   const n = v.labels.length;
+  // A NaN score would sort last and silently break every threshold; name the video and score.
+  for (let i = 0; i < raw.length; i++) {
+    const s = raw[i]!;
+    if (s !== s) throw new MistError(ErrorCode.ARG, `evaluate: ${v.name}: score ${i} is NaN`);
+  }
   if (o.scoreLayout === 'frames') {
     if (raw.length < n)
       throw new MistError(ErrorCode.SHAPE, `${v.name}: ${raw.length} frame scores for ${n} labelled frames`);
@@ -108,8 +113,8 @@ function frameScoresOf(
 /**
  * Scores per-video scores against a ground truth: AUC, AP, PR-AUC, FAR, score gap and, for
  * ground truths with classes, per-class AUC. Sync. Throws ERR_MIST_ARG (bad options, missing
- * video scores), ERR_MIST_SHAPE (too few scores for a video) or ERR_MIST_METRIC (the scored
- * frames hold one class only).
+ * video scores, a NaN score, named by video and index), ERR_MIST_SHAPE (too few scores for a
+ * video) or ERR_MIST_METRIC (the scored frames hold one class only).
  */
 export function evaluate(options: EvaluateOptions): Evaluation {
   const o = parseOptions(EvaluateOptionsSchema, options, 'evaluate options');

@@ -117,8 +117,9 @@ export function classWeightedBce(
 /**
  * MIST's stage-2 encoder: I3D (Inception-v1 inflated) or C3D with the self-guided attention
  * branch, the main head and the guided head, in LibTorch. Computing methods (and those that
- * copy or change weights) are asynchronous and run off the event loop; a clips array is read
- * in place until its promise settles. The synchronous ones never wait for a computation.
+ * copy or change weights) are asynchronous and run off the event loop; a clips array is copied
+ * when the call is made, so the caller may reuse it at once. Clips holding NaN or an infinity
+ * are refused (ERR_MIST_ARG naming the clip). The synchronous ones never wait for a computation.
  */
 export class SgaEncoder extends DisposableModel {
   readonly backbone: 'i3d' | 'c3d';
@@ -295,7 +296,12 @@ export class SgaEncoder extends DisposableModel {
    * Async: one training call on clips [n, 3, T, H, W] with soft targets [n] in [0, 1]: a
    * train-mode forward with autograd (batch statistics, dropout; frozen parameters get no
    * gradient), the class-weighted BCE of both heads, backward, and every `accumulate` calls
-   * gradient clipping and an Adam update at lr × lrFactor (the warm-up factor).
+   * gradient clipping and an Adam update at lr × lrFactor (the warm-up factor). Clips holding
+   * NaN or an infinity are refused (ERR_MIST_ARG naming the clip). The loss and the gradient
+   * norm are checked before anything changes: when either is not finite it throws
+   * ERR_MIST_TORCH naming the call and the update, and the weights, the BatchNorm statistics,
+   * the Adam state, the accumulated gradients, the counters and the dropout generator stay as
+   * they were.
    */
   async trainStep(
     clips: Float32Array,

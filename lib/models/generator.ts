@@ -120,7 +120,8 @@ export class MilGenerator extends DisposableModel {
 
   /**
    * Async: one anomaly score in (0, 1) per row of x ([rows, D], row-major), eval mode unless
-   * mode is 'train'. x is read in place: do not modify it before the promise settles.
+   * mode is 'train'. x is copied when the call is made (the caller may reuse it at once); a row
+   * holding NaN or an infinity is refused with ERR_MIST_ARG naming the row.
    * `dim`, when given, must be the model's feature size (ERR_MIST_SHAPE otherwise).
    */
   async forward(

@@ -67,8 +67,8 @@ export interface PreprocessedClips {
 /**
  * Async: turns uint8 RGB frames, `shape` [T, H, W, 3] (one clip) or [N, T, H, W, 3] (a
  * batch), into float32 clips [3, T, h, w] or [N, 3, T, h, w], on the libuv pool. `spec` is one
- * spec for every clip or one per clip (all with the same output size). The frames are read in
- * place until the promise settles. Throws ERR_MIST_DTYPE (frames not a Uint8Array),
+ * spec for every clip or one per clip (all with the same output size). The frames are copied
+ * when the call is made (the caller may reuse them at once). Throws ERR_MIST_DTYPE (frames not a Uint8Array),
  * ERR_MIST_SHAPE (length and shape differ, spec count not N), ERR_MIST_ARG (a bad shape or spec).
  */
 export async function preprocessClips(

@@ -37,10 +37,21 @@ export interface GeneratePseudoLabelsOptions extends ScoreClipsOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** The index of the first NaN or infinity of `x`, or -1. */
+function firstNonFinite(x: Float32Array): number {
+  // x - x is 0 for a finite x and NaN otherwise: one comparison per value, no call.
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (v - v !== 0) return i;
+  }
+  return -1;
+}
+
 /**
  * Scores every clip of one video, in order, with at most `chunk` clips per forward call
  * (calls run one after another; the model is not asked to run two at once). Async. Returns a
- * Float32Array of N scores. Throws ERR_MIST_ARG for bad options, ERR_MIST_SHAPE for a
+ * Float32Array of N scores. Throws ERR_MIST_ARG for bad options or a feature that is not finite
+ * (NaN or an infinity; the error names the clip), ERR_MIST_SHAPE for a
  * malformed feature array or a model that returns the wrong number of scores; model errors
  * pass through.
  */
@@ -63,6 +74,13 @@ export async function scoreClips(
       x = new Float32Array(rows * dims.dim);
       for (let r = 0; r < rows; r++)
         copyClipFeature(features, dims, start + r, o.crop as CropMode, o.l2Normalize, x, r * dims.dim);
+    }
+    // ReLU can turn a NaN or an infinity into a finite score: refuse them, naming the clip.
+    const bad = firstNonFinite(x);
+    if (bad >= 0) {
+      const clip = start + Math.floor(bad / dims.dim);
+      const where = `value ${bad % dims.dim} of its feature`;
+      throw new MistError(ErrorCode.ARG, `features: clip ${clip} holds ${x[bad]} (${where}); features must be finite`);
     }
     const y = await model.forward(x, rows, dims.dim);
     if (!(y instanceof Float32Array) || y.length !== rows) {

@@ -24,7 +24,7 @@ import { clipTransform, preprocessClips } from '../models/preprocess.js';
 import { parseOptions } from '../options.js';
 import { createRng } from '../rng.js';
 import { scoreVideo } from '../score/video.js';
-import type { InputSize } from '../types.js';
+import type { EncoderStepResult, InputSize } from '../types.js';
 import { createBalancedVideoPlan, sampleTrainingClips, type TrainingVideo } from './clips.js';
 import {
   EncoderHyperparameterOptionsSchema,
@@ -337,7 +337,20 @@ export async function finetuneEncoder(options: FinetuneEncoderOptions): Promise<
       for await (const b of prefetch(produce, o.prefetch, { signal })) {
         const waitMs = Math.max(0, b.ready - asked);
         waited += waitMs;
-        const r = await encoder.trainStep(b.x, b.targets, { lrFactor });
+        let r: EncoderStepResult;
+        try {
+          r = await encoder.trainStep(b.x, b.targets, { lrFactor });
+        } catch (e) {
+          // A loss or gradient that is not finite: native refused the step and changed nothing.
+          if (e instanceof MistError && e.code === ErrorCode.TORCH && /not finite/.test(e.message)) {
+            throw new MistError(
+              ErrorCode.TORCH,
+              `epoch ${epoch + 1}, batch ${steps + 1} of ${plan.stepsPerEpoch}: ${e.message}; lower the learning rate`,
+              { cause: e },
+            );
+          }
+          throw e;
+        }
         if (!Number.isFinite(r.loss)) {
           throw new MistError(
             ErrorCode.TORCH,
