@@ -74,6 +74,7 @@ export const ENVIRONMENT_VARIABLES: Record<string, string> = {
   PREBUILDS_ONLY: 'install/load: only use prebuilds/ (the variant that fits the LibTorch found), never compile',
   MIST_TEST_TAP: 'tests: 1 adds TAP lines to the test output (read by the mutation-testing runner)',
   MIST_SHARED_DATA: 'tests: the folder of the larger real data files (default ../shared/data)',
+  MIST_FUZZ_SEED: "tests: the fuzz test's seed (default 20261202)",
   MIST_FUZZ_SCALE: "tests: multiplies the fuzz test's input counts (default 1; scripts/fuzz.mjs runs longer)",
   MIST_PYTHON:
     "benchmarks: the Python whose torch runs the PyTorch columns (default /usr/bin/python3, Debian's python3-torch)",
