@@ -74,6 +74,8 @@ export const ENVIRONMENT_VARIABLES: Record<string, string> = {
   PREBUILDS_ONLY: 'install/load: only use prebuilds/ (the variant that fits the LibTorch found), never compile',
   MIST_TEST_TAP: 'tests: 1 adds TAP lines to the test output (read by the mutation-testing runner)',
   MIST_SHARED_DATA: 'tests: the folder of the larger real data files (default ../shared/data)',
+  MIST_MATRIX_SOFT: 'tests: 1 lets the bad-input matrix record a failing case and go on, to list them all',
+  MIST_MATRIX_PRINT: 'tests: 1 prints each bad-input case with the message it gave',
   MIST_FUZZ_SEED: "tests: the fuzz test's seed (default 20261202)",
   MIST_FUZZ_SCALE: "tests: multiplies the fuzz test's input counts (default 1; scripts/fuzz.mjs runs longer)",
   MIST_PYTHON:
