@@ -1,8 +1,9 @@
 // File system access for every reader and writer: one place where an fs failure becomes
 // ERR_MIST_IO (through ioError), so each message says what was being done, to which path,
 // and why, in the same words.
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 
 import { ErrorCode, MistError, ioError } from '../errors.js';
 import { MAX_READ_FILE_BYTES, checkAllocation, formatBytes } from '../memory.js';
@@ -73,25 +74,51 @@ export function fileSize(path: string, action: string): number {
   return st.size;
 }
 
-/** Writes a file whole. Sync. Throws ERR_MIST_IO (`cannot write <path>: ...`). */
+let counter = 0;
+
+/** A temporary name beside `path`, unique to this write (process, call and random bits). */
+function temporaryName(path: string): string {
+  return `${path}.${process.pid}.${++counter}.${randomBytes(4).toString('hex')}.tmp`;
+}
+
+/**
+ * Writes a file whole, atomically: a temporary beside it (created exclusively, never shared
+ * with another writer), fsync, rename; the temporary is removed on every failure. Sync.
+ * Throws ERR_MIST_IO (`cannot write <path>: ... (ERRNO)`).
+ */
 export function writeFileOrThrow(path: string, data: string | Uint8Array): void {
+  const tmp = temporaryName(path);
   try {
-    writeFileSync(path, data);
+    const fd = openSync(tmp, 'wx');
+    try {
+      writeFileSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
   } catch (e) {
+    rmSync(tmp, { force: true });
     throw ioError(e, 'write', path);
   }
 }
 
-let counter = 0;
-
 /**
- * Writes a file through a temporary name beside it and a rename, so a reader (or a crash)
- * never sees half a file; the temporary is removed on failure. Async. Throws ERR_MIST_IO.
+ * Writes a file through a temporary name beside it (created exclusively, unique to this
+ * write), fsync and a rename, so a reader (or a crash) never sees half a file and two writers
+ * of one path never fail each other: the last rename wins, whole. The temporary is removed on
+ * failure. Async. Throws ERR_MIST_IO.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.${process.pid}.${++counter}.tmp`;
+  const tmp = temporaryName(path);
   try {
-    await writeFile(tmp, data);
+    const fh = await open(tmp, 'wx');
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await rename(tmp, path);
   } catch (e) {
     await rm(tmp, { force: true }).catch(() => undefined);
