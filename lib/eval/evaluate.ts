@@ -88,7 +88,15 @@ function frameScoresOf(
 ): Float32Array {
   const n = v.labels.length;
   // A NaN score would sort last and silently break every threshold; name the video and score.
-  for (let i = 0; i < raw.length; i++) {
+  // Only the scores the labelled frames use are checked: the frames past the last whole clip
+  // are unscored (NaN) in what scoreVideo and `mist score` write, and carry no label.
+  const used =
+    o.scoreLayout === 'frames'
+      ? Math.min(raw.length, n)
+      : o.scoreLayout === 'segments'
+        ? raw.length
+        : Math.min(raw.length, Math.ceil(n / o.clipLength));
+  for (let i = 0; i < used; i++) {
     const s = raw[i]!;
     if (s !== s) throw new MistError(ErrorCode.ARG, `evaluate: ${v.name}: score ${i} is NaN`);
   }
