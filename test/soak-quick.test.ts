@@ -1,4 +1,4 @@
-// The soak benchmark's quick variant (benchmarks/soak.bench.ts, a tenth of its length): 1,000
+// The soak benchmark's quick variant (benchmarks/soak.bench.ts, a twentieth of its steps): 500
 // stage-1 training steps and 100 encoder forwards must not grow the resident set much after
 // warm-up (the first tenth), and must not hold the event loop.
 //
@@ -19,7 +19,7 @@ const P50_MS = 10;
 const P99_MS = 200;
 
 test('soak --quick: bounded growth after warm-up, lag p50 and p99 bounded', async () => {
-  const r = await soak({ steps: 1_000, forwards: 100 });
+  const r = await soak({ steps: 500, forwards: 100 });
   for (const [name, p] of [
     ['training', r.training],
     ['scoring', r.scoring],

@@ -12,8 +12,8 @@ test('video labels alone teach the generator where the anomalies are (frame AUC 
   assert.is(anomalous.length, 10);
   const r = await trainGenerator({
     preset: 'ucf-crime-c3d',
-    steps: 120,
-    evalEvery: 120,
+    steps: 60,
+    evalEvery: 60,
     batchSize: 10,
     seed: 0,
     device: 'cpu',
