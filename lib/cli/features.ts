@@ -4,11 +4,14 @@
 import { existsSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 
+import { z } from 'zod';
+
 import { readC3dTxt, readCropFeatures, readFeatures, type FeatureArray } from '../data/features.js';
 import { openFeatureStore, type FeatureStore } from '../data/hdf5.js';
 import { readRtfmList, readShanghaiTechList, readUcfCrimeList, type VideoEntry } from '../data/lists.js';
 import type { VideoFeatures } from '../data/types.js';
 import { ErrorCode, MistError } from '../errors.js';
+import { required } from './args.js';
 
 /** A feature source: a folder, or an open HDF5 store. */
 export interface FeatureSource {
@@ -84,3 +87,10 @@ export async function loadSplit(list: string, source: FeatureSource): Promise<La
   }
   return videos;
 }
+
+/** The --features flag of the commands that read feature files. */
+export const FEATURES_FLAG = {
+  schema: required(z.string().min(1, { error: 'must be a path' })),
+  arg: 'PATH',
+  help: 'a folder of <video>.npy / <video>__<k>.npy / <video>.txt, or an HDF5 store',
+};

@@ -12,7 +12,7 @@ import { generatePseudoLabels } from '../../stage1/scoring.js';
 import { flagHelp, required, type FlagSpecs } from '../args.js';
 import type { Command } from '../command.js';
 import { DEVICE_FLAG } from '../encoder.js';
-import { loadSplit, openFeatures } from '../features.js';
+import { FEATURES_FLAG, loadSplit, openFeatures } from '../features.js';
 import { progressBar, type ProgressBar } from '../progress.js';
 import { commandArgs, emit } from '../run.js';
 
@@ -46,11 +46,7 @@ const FLAGS = {
     arg: 'FILE',
     help: 'the generator weights (generator.pt of mist train-generator, or a PyTorch fc1/fc2/fc3 dict)',
   },
-  features: {
-    schema: required(path),
-    arg: 'PATH',
-    help: 'a folder of <video>.npy / <video>__<k>.npy / <video>.txt, or an HDF5 store',
-  },
+  features: FEATURES_FLAG,
   train: {
     schema: required(path),
     arg: 'LIST',

@@ -25,7 +25,7 @@ import {
 import { flagHelp, numberFlag, required, type FlagSpecs } from '../args.js';
 import type { Command } from '../command.js';
 import { DEVICE_FLAG } from '../encoder.js';
-import { loadSplit, openFeatures } from '../features.js';
+import { FEATURES_FLAG, loadSplit, openFeatures } from '../features.js';
 import { progressBar, type ProgressBar } from '../progress.js';
 import { commandArgs, emit, fixed, interruptible, readConfig } from '../run.js';
 
@@ -35,11 +35,7 @@ const R = GeneratorResumeOptionsSchema.shape;
 const path = z.string().min(1, { error: 'must be a path' });
 const FLAGS = {
   preset: { schema: T.preset, arg: 'NAME', help: `${PRESET_NAMES.join(' | ')} (or the config's preset)` },
-  features: {
-    schema: required(path),
-    arg: 'PATH',
-    help: 'a folder of <video>.npy / <video>__<k>.npy / <video>.txt, or an HDF5 store',
-  },
+  features: FEATURES_FLAG,
   train: {
     schema: required(path),
     arg: 'LIST',
