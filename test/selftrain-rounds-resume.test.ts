@@ -66,6 +66,7 @@ let setup:
       whole: SelfTrainResult;
       inStage2: Promise<Killed>;
       atBoundary: Promise<Killed>;
+      inStage1: Promise<Killed>;
     }
   | undefined;
 
@@ -77,9 +78,10 @@ async function prepare(): Promise<NonNullable<typeof setup>> {
   // The two killed runs go beside the uninterrupted one (decoding waits on ffmpeg as much as it computes).
   const inStage2 = startChild('in-stage2', manifestPath, { round: 2, stage: 'stage2', epoch: 2, step: 1 });
   const atBoundary = startChild('at-boundary', manifestPath, { round: 1, stage: 'round' });
+  const inStage1 = startChild('in-stage1', manifestPath, { round: 2, stage: 'stage1', step: 25 });
   const whole = await selfTrain(selfTrainOptions(join(dir, 'whole'), manifest));
   console.log(`# uninterrupted run: ${((performance.now() - t0) / 1000).toFixed(1)} s (beside the two children)`);
-  setup = { manifest, whole, inStage2, atBoundary };
+  setup = { manifest, whole, inStage2, atBoundary, inStage1 };
   return setup;
 }
 
@@ -150,6 +152,30 @@ test('SIGKILL inside round 2 stage 2, then resume: the uninterrupted run’s wei
   await assertSameRun(resumed, whole);
   resumed.encoder.dispose();
   console.log(`# kill in stage 2 and resume: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+});
+
+test('SIGKILL inside round 2 stage 1, then resume: stage 1 goes on from its step-20 checkpoint, to the same weights', async () => {
+  if (!hasFfmpeg) return skip('ffmpeg');
+  const t0 = performance.now();
+  const { manifest, whole, inStage1 } = await prepare();
+  const killed = await inStage1;
+  assert.equal([killed.code, killed.signal], [null, 'SIGKILL'], `stderr: ${killed.stderr.slice(-2000)}`);
+  assert.equal(killed.last, { round: 2, stage: 'stage1', step: 25 });
+  const events: SelfTrainProgress[] = [];
+  const resumed = await selfTrain({
+    ...selfTrainOptions(join(dir, 'in-stage1'), manifest),
+    resume: true,
+    onProgress: (p) => events.push(p),
+  });
+  assert.equal(resumed.rounds[0]!.resumed, { stage1: true, stage2: true, stage2FromEpoch: 0 });
+  assert.equal(resumed.rounds[1]!.resumed, { stage1: false, stage2: false, stage2FromEpoch: 0 });
+  // Steps 1-20 were not redone: the first stage-1 report of the resumed run is step 21.
+  const steps = events.filter((e) => e.stage === 'stage1').map((e) => ('step' in e ? e.step : -1));
+  assert.is(steps[0], 21, `stage-1 steps reported: ${steps.join(',')}`);
+  assert.is(steps.at(-1), 30);
+  await assertSameRun(resumed, whole);
+  resumed.encoder.dispose();
+  console.log(`# kill in stage 1 and resume: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 });
 
 test('SIGKILL at the end of round 1, then resume: round 2 runs whole, to the same weights', async () => {

@@ -63,9 +63,14 @@ function lossOptions(o: RunOptions) {
 }
 
 /** Largest |a - b| relative to the largest |b| of the tensor. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+/**
+ * Largest difference over the tensor's scale, or over `floor` where the tensor is smaller: a
+ * weight that an update brought near zero (fc3.bias of the subbag run reaches 0.006 in step 5)
+ * is measured against the size of one Adagrad step, lr, not against its own small value.
+ */
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 0): number {
   let err = 0;
-  let scale = 0;
+  let scale = floor;
   for (let i = 0; i < b.length; i++) {
     err = Math.max(err, Math.abs(a[i]! - b[i]!));
     scale = Math.max(scale, Math.abs(b[i]!));
@@ -107,7 +112,7 @@ for (const [name, run] of Object.entries(ref.runs)) {
       );
       const weights = await g.parameters();
       for (const [key, values] of Object.entries(want.weights)) {
-        const e = relErr(weights[key]!, values);
+        const e = relErr(weights[key]!, values, o.lr);
         worst = Math.max(worst, e);
         assert.ok(e < 5e-6, `step ${i + 1} ${key}: relative error ${e}`);
       }

@@ -22,7 +22,7 @@ import { parseOptions } from '../options.js';
 import type { InputSize } from '../types.js';
 import { GeneratorTrainOptionsSchema, resolveGeneratorTrainOptions } from '../stage1/presets.js';
 import { generatePseudoLabels } from '../stage1/scoring.js';
-import { trainGenerator, type HistoryEntry } from '../stage1/train.js';
+import { GeneratorResumeOptionsSchema, trainGenerator, type HistoryEntry } from '../stage1/train.js';
 import {
   finetuneEncoder,
   FinetuneEncoderOptionsSchema,
@@ -53,11 +53,14 @@ export type StartEncoderOptions = z.input<typeof StartEncoderOptionsSchema>;
 /**
  * Stage 1 of every round: trainGenerator's options (a preset and overrides, or every
  * hyper-parameter) less those selfTrain sets itself: featureDim (the features'), seed (the
- * run's) and checkpoint (round-<k>/generator.pt).
+ * run's), checkpoint (round-<k>/generator.pt), checkpointDir (round-<k>/stage1, where the
+ * training checkpoint goes every `saveEvery` steps) and resume (the run's: an interrupted stage 1
+ * continues from its checkpoint).
  */
-export const SelfTrainStage1OptionsSchema = z.strictObject(
-  without(GeneratorTrainOptionsSchema.shape, ['featureDim', 'seed', 'checkpoint']),
-);
+export const SelfTrainStage1OptionsSchema = z.strictObject({
+  ...without(GeneratorTrainOptionsSchema.shape, ['featureDim', 'seed', 'checkpoint']),
+  saveEvery: GeneratorResumeOptionsSchema.shape.saveEvery,
+});
 /** Stage 1's options of every round, as callers pass them. */
 export type SelfTrainStage1Options = z.input<typeof SelfTrainStage1OptionsSchema>;
 
@@ -187,6 +190,8 @@ export interface SelfTrainRound {
     metrics: string;
     /** finetuneEncoder's checkpointDir (last.pt, best.pt). */
     checkpoints: string;
+    /** trainGenerator's checkpointDir (last.pt): an interrupted stage 1 resumes from it. */
+    stage1Checkpoints: string;
   };
   seconds: { features: number; stage1: number; stage2: number };
   history: { stage1: HistoryEntry[]; stage2: FinetuneHistoryEntry[] };
@@ -325,7 +330,7 @@ export async function selfTrain(options: SelfTrainOptions): Promise<SelfTrainRes
     : parseOptions(StartEncoderOptionsSchema, o.encoder, 'self-training options: encoder');
   const backbone = given?.backbone ?? startOptions!.backbone;
   try {
-    resolveGeneratorTrainOptions({ ...o.stage1, featureDim: 1, seed: o.seed });
+    resolveGeneratorTrainOptions({ ...without(o.stage1, ['saveEvery']), featureDim: 1, seed: o.seed });
   } catch (e) {
     throw withContext(e, 'stage1');
   }
@@ -353,7 +358,8 @@ export async function selfTrain(options: SelfTrainOptions): Promise<SelfTrainRes
   const fp = fingerprint({
     seed: o.seed,
     featureScale: o.featureScale,
-    stage1: o.stage1,
+    // How often stage 1 saves its checkpoint changes nothing it computes.
+    stage1: without(o.stage1, ['saveEvery']),
     // Decoding knobs change the speed, not the results.
     stage2: without(o.stage2, ['prefetch', 'decoders', 'frameCacheMb']),
     videos: train.map((v) => [v.name, v.path, v.label]),
@@ -407,6 +413,7 @@ export async function selfTrain(options: SelfTrainOptions): Promise<SelfTrainRes
         encoder: join(rdir, 'encoder.pt'),
         metrics: join(rdir, 'metrics.json'),
         checkpoints: join(rdir, 'stage2'),
+        stage1Checkpoints: join(rdir, 'stage1'),
       };
       const rs: RoundState = state.rounds[k - 1] ?? { round: k };
       state.rounds[k - 1] = rs;
@@ -504,6 +511,8 @@ export async function selfTrain(options: SelfTrainOptions): Promise<SelfTrainRes
       featureDim: dims.dim,
       seed: o.seed,
       checkpoint: paths.generator,
+      checkpointDir: paths.stage1Checkpoints,
+      resume: o.resume,
       normal,
       anomalous,
       ...(testF && groundTruth
