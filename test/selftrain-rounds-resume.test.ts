@@ -124,18 +124,37 @@ async function assertSameRun(got: SelfTrainResult, want: SelfTrainResult): Promi
   assert.equal(changed(await got.encoder.stateDict(), await want.encoder.stateDict()), []);
 }
 
+/**
+ * Waits for a killed child, checks that SIGKILL stopped it at `last`, and resumes its folder in
+ * this process; resolves with the resumed run and the progress it reported.
+ */
+async function resumeKilled(
+  name: string,
+  child: Promise<Killed>,
+  last: Killed['last'],
+): Promise<{ resumed: SelfTrainResult; events: SelfTrainProgress[] }> {
+  const { manifest } = await prepare();
+  const killed = await child;
+  assert.equal([killed.code, killed.signal], [null, 'SIGKILL'], `stderr: ${killed.stderr.slice(-2000)}`);
+  assert.equal(killed.last, last);
+  const events: SelfTrainProgress[] = [];
+  const resumed = await selfTrain({
+    ...selfTrainOptions(join(dir, name), manifest),
+    resume: true,
+    onProgress: (p) => events.push(p),
+  });
+  return { resumed, events };
+}
+
 test('SIGKILL inside round 2 stage 2, then resume: the uninterrupted run’s weights, bit for bit', async () => {
   if (!hasFfmpeg) return skip('ffmpeg');
   const t0 = performance.now();
-  const { manifest, whole, inStage2 } = await prepare();
-  const killed = await inStage2;
-  assert.equal([killed.code, killed.signal], [null, 'SIGKILL'], `stderr: ${killed.stderr.slice(-2000)}`);
-  assert.equal(killed.last, { round: 2, stage: 'stage2', epoch: 2, step: 1 });
-  const events: SelfTrainProgress[] = [];
-  const resumed = await selfTrain({
-    ...selfTrainOptions(join(dir, 'in-stage2'), manifest),
-    resume: true,
-    onProgress: (p) => events.push(p),
+  const { whole, inStage2 } = await prepare();
+  const { resumed, events } = await resumeKilled('in-stage2', inStage2, {
+    round: 2,
+    stage: 'stage2',
+    epoch: 2,
+    step: 1,
   });
   // Round 1 and round 2's stage 1 came from the state; stage 2 went on from epoch 1's checkpoint.
   assert.equal(resumed.rounds[0]!.resumed, { stage1: true, stage2: true, stage2FromEpoch: 0 });
@@ -157,16 +176,8 @@ test('SIGKILL inside round 2 stage 2, then resume: the uninterrupted run’s wei
 test('SIGKILL inside round 2 stage 1, then resume: stage 1 goes on from its step-20 checkpoint, to the same weights', async () => {
   if (!hasFfmpeg) return skip('ffmpeg');
   const t0 = performance.now();
-  const { manifest, whole, inStage1 } = await prepare();
-  const killed = await inStage1;
-  assert.equal([killed.code, killed.signal], [null, 'SIGKILL'], `stderr: ${killed.stderr.slice(-2000)}`);
-  assert.equal(killed.last, { round: 2, stage: 'stage1', step: 25 });
-  const events: SelfTrainProgress[] = [];
-  const resumed = await selfTrain({
-    ...selfTrainOptions(join(dir, 'in-stage1'), manifest),
-    resume: true,
-    onProgress: (p) => events.push(p),
-  });
+  const { whole, inStage1 } = await prepare();
+  const { resumed, events } = await resumeKilled('in-stage1', inStage1, { round: 2, stage: 'stage1', step: 25 });
   assert.equal(resumed.rounds[0]!.resumed, { stage1: true, stage2: true, stage2FromEpoch: 0 });
   assert.equal(resumed.rounds[1]!.resumed, { stage1: false, stage2: false, stage2FromEpoch: 0 });
   // Steps 1-20 were not redone: the first stage-1 report of the resumed run is step 21.
@@ -181,16 +192,8 @@ test('SIGKILL inside round 2 stage 1, then resume: stage 1 goes on from its step
 test('SIGKILL at the end of round 1, then resume: round 2 runs whole, to the same weights', async () => {
   if (!hasFfmpeg) return skip('ffmpeg');
   const t0 = performance.now();
-  const { manifest, whole, atBoundary } = await prepare();
-  const killed = await atBoundary;
-  assert.equal([killed.code, killed.signal], [null, 'SIGKILL'], `stderr: ${killed.stderr.slice(-2000)}`);
-  assert.equal(killed.last, { round: 1, stage: 'round' });
-  const events: SelfTrainProgress[] = [];
-  const resumed = await selfTrain({
-    ...selfTrainOptions(join(dir, 'at-boundary'), manifest),
-    resume: true,
-    onProgress: (p) => events.push(p),
-  });
+  const { whole, atBoundary } = await prepare();
+  const { resumed, events } = await resumeKilled('at-boundary', atBoundary, { round: 1, stage: 'round' });
   assert.equal(resumed.rounds[0]!.resumed, { stage1: true, stage2: true, stage2FromEpoch: 0 });
   assert.equal(resumed.rounds[1]!.resumed, { stage1: false, stage2: false, stage2FromEpoch: 0 });
   // Nothing of round 1 ran again: its only report is the round's result.

@@ -329,8 +329,10 @@ export async function selfTrain(options: SelfTrainOptions): Promise<SelfTrainRes
     ? undefined
     : parseOptions(StartEncoderOptionsSchema, o.encoder, 'self-training options: encoder');
   const backbone = given?.backbone ?? startOptions!.backbone;
+  // How often stage 1 saves its checkpoint changes nothing it computes.
+  const stage1Hyperparameters = without(o.stage1, ['saveEvery']);
   try {
-    resolveGeneratorTrainOptions({ ...without(o.stage1, ['saveEvery']), featureDim: 1, seed: o.seed });
+    resolveGeneratorTrainOptions({ ...stage1Hyperparameters, featureDim: 1, seed: o.seed });
   } catch (e) {
     throw withContext(e, 'stage1');
   }
@@ -358,8 +360,7 @@ export async function selfTrain(options: SelfTrainOptions): Promise<SelfTrainRes
   const fp = fingerprint({
     seed: o.seed,
     featureScale: o.featureScale,
-    // How often stage 1 saves its checkpoint changes nothing it computes.
-    stage1: without(o.stage1, ['saveEvery']),
+    stage1: stage1Hyperparameters,
     // Decoding knobs change the speed, not the results.
     stage2: without(o.stage2, ['prefetch', 'decoders', 'frameCacheMb']),
     videos: train.map((v) => [v.name, v.path, v.label]),
