@@ -50,6 +50,19 @@ export function cpuCacheMb(env: Env = process.env): number {
   return Number(raw);
 }
 
+/**
+ * A cap on the memory the package plans to take, in MiB: MIST_MEMORY_LIMIT_MB, else undefined
+ * (the machine's RAM). Read at every check (lib/memory.ts).
+ */
+export function memoryLimitMb(env: Env = process.env): number | undefined {
+  const raw = nonEmpty(env, 'MIST_MEMORY_LIMIT_MB');
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) {
+    throw new MistError(ErrorCode.ARG, `MIST_MEMORY_LIMIT_MB must be a positive integer (MiB), got '${raw}'`);
+  }
+  return Number(raw);
+}
+
 /** Tests only: the folder of the larger real data files, MIST_SHARED_DATA or ../shared/data. */
 export function sharedDataDir(root: string, env: Env = process.env): string {
   return nonEmpty(env, 'MIST_SHARED_DATA') ?? resolve(root, '..', 'shared', 'data');
@@ -60,6 +73,8 @@ export const ENVIRONMENT_VARIABLES: Record<string, string> = {
   MIST_NUM_THREADS: 'LibTorch intra-op threads (default: all cores)',
   MIST_DEVICE: "default device: 'cpu', 'cuda' or 'cuda:N' (default: CUDA when available)",
   MIST_CPU_CACHE_MB: 'memory kept for reusing large CPU tensors, MiB (default 4096; 0 turns the cache off)',
+  MIST_MEMORY_LIMIT_MB:
+    "memory the package may plan to take, MiB: larger reads and encoder calls fail with ERR_MIST_MEMORY (default: the machine's RAM)",
   MIST_FFMPEG: 'the ffmpeg binary used to decode videos (default: ffmpeg on PATH)',
   MIST_FFPROBE: 'the ffprobe binary used to read video streams (default: ffprobe on PATH)',
   LIBTORCH: 'build/load: a LibTorch folder to build against or to pick the prebuild for (checked first)',

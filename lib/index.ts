@@ -193,6 +193,14 @@ export {
   type EncoderTrainOptions,
 } from './models/encoder.js';
 export {
+  estimateEncoderMemory,
+  checkEncoderMemory,
+  describeEstimate,
+  type EncoderMemoryEstimate,
+  type EncoderWork,
+  type EncoderArchitectureLike,
+} from './models/footprint.js';
+export {
   preprocessClips,
   clipTransform,
   multiScaleCropBoxes,

@@ -4,6 +4,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { totalmem } from 'node:os';
 
+import { memoryLimitMb } from './config.js';
 import { ErrorCode, MistError } from './errors.js';
 
 /** The most elements one typed array holds in V8 (2^32 on 64-bit Node 20). */
@@ -26,9 +27,20 @@ export function formatBytes(bytes: number): string {
   return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
 }
 
-/** The memory one allocation may take: the machine's RAM (os.totalmem()). */
+/**
+ * The memory one allocation (or one encoder call, lib/models/footprint.ts) may take:
+ * MIST_MEMORY_LIMIT_MB when set (a cap below the machine's, or a container's limit), else the
+ * machine's RAM (os.totalmem()).
+ */
 export function memoryLimit(): number {
-  return totalmem();
+  const mb = memoryLimitMb();
+  return mb === undefined ? totalmem() : mb * 2 ** 20;
+}
+
+/** Where memoryLimit() comes from, for messages: `MIST_MEMORY_LIMIT_MB=512` or this machine's memory. */
+export function memoryLimitSource(): string {
+  const mb = memoryLimitMb();
+  return mb === undefined ? "this machine's memory; MIST_MEMORY_LIMIT_MB sets a cap" : `MIST_MEMORY_LIMIT_MB=${mb}`;
 }
 
 /**
@@ -52,7 +64,7 @@ export function checkAllocation(elements: number, bytesPerElement: number, what:
   if (bytes > limit) {
     throw new MistError(
       ErrorCode.MEMORY,
-      `${what} would need ${formatBytes(bytes)}, more than this machine's ${formatBytes(limit)} of memory`,
+      `${what} would need ${formatBytes(bytes)}, more than the ${formatBytes(limit)} limit (${memoryLimitSource()})`,
     );
   }
   return bytes;

@@ -141,6 +141,11 @@ export interface NativeAddon {
   Generator: NativeClass<NativeGeneratorOptions, NativeGenerator>;
   SgaEncoder: NativeClass<NativeSgaEncoderOptions, NativeSgaEncoder>;
   encoderCheckpointConfig(path: string): Promise<EncoderArchitecture | null>;
+  /** Float32 element counts from the layer table (nothing built); the last four per clip. */
+  encoderFootprint(
+    architecture: { backbone: 'i3d' | 'c3d'; width: number; expandK: number },
+    inputSize: number[],
+  ): { parameters: number; input: number; sum: number; saved: number; peak: number };
   classWeightedBce(
     logits: Float32Array,
     targets: Float32Array,

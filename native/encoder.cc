@@ -280,37 +280,66 @@ SgaOutput SgaNetImpl::forward(const torch::Tensor& x, at::Generator* gen) {
 static int64_t Vol(const Triple& t) { return t[0] * t[1] * t[2]; }
 
 namespace {
+// One pass over the layer table at an input size: output shapes, multiply-accumulates,
+// parameter counts and the activation elements one clip makes (Footprint).
 struct Walk {
   Triple n;
   int64_t c;
   int64_t macs = 0;
+  int64_t params = 0;  // parameters and buffers (BatchNorm's running statistics), elements
+  int64_t sum = 0;     // every op's output, elements
+  int64_t saved = 0;   // what autograd keeps for backward, elements
+  int64_t peak = 0;    // the most elements live around one layer
   std::string failed;
-  void Conv(const std::string& name, int64_t cout, const Triple& k, const Triple& s, const Pads& p) {
+  int64_t Elements() const { return c * Vol(n); }
+  // A convolution; `unit` adds I3D's BatchNorm and ReLU (conv, BN and ReLU outputs kept for
+  // backward), else a bias and a ReLU when `relu`. `padCopy`: an asymmetric pad copies the input.
+  void Conv(const std::string& name, int64_t cout, const Triple& k, const Triple& s, const Pads& p, bool unit = false,
+            bool relu = true) {
+    const int64_t in = Elements();
+    bool padCopy = false;
+    Triple padded{};
     Triple o{};
     for (int d = 0; d < 3; ++d) {
-      const int64_t span = n[d] + p[d][0] + p[d][1] - k[d];
+      padCopy = padCopy || p[d][0] != p[d][1];
+      padded[d] = n[d] + p[d][0] + p[d][1];
+      const int64_t span = padded[d] - k[d];
       o[d] = span < 0 ? 0 : span / s[d] + 1;
     }
     if (failed.empty() && (o[0] < 1 || o[1] < 1 || o[2] < 1)) failed = name;
     macs += cout * Vol(o) * c * Vol(k);
+    params += cout * c * Vol(k) + (unit ? 4 * cout + 2 : cout);  // BatchNorm: 2 affine, 2 running, a step count (int64)
+    const int64_t pad = padCopy ? c * Vol(padded) : 0;
     n = o;
     c = cout;
+    const int64_t out = Elements();
+    const int64_t outs = unit ? 3 : (relu ? 2 : 1);
+    sum += pad + outs * out;
+    saved += pad + outs * out;
+    peak = std::max(peak, in + pad + 2 * out);
+  }
+  // A max-pool to `o`: its output and (for backward) its int64 indices, two floats each.
+  void Pool(const Triple& o) {
+    const int64_t in = Elements();
+    n = o;
+    sum += Elements();
+    saved += 3 * Elements();
+    peak = std::max(peak, in + Elements());
   }
 };
 }  // namespace
 
 static Pads Sym(const Triple& p) { return {{{p[0], p[0]}, {p[1], p[1]}, {p[2], p[2]}}}; }
 
-static MacCount WalkNet(const SgaNet& net, Triple inputSize, TapShapes* shapes) {
-  const auto& bb = *net->backbone;
-  const double width = net->config.width;
+static MacCount WalkNet(BackboneKind kind, double width, int64_t expandK, Triple inputSize, TapShapes* shapes,
+                        Footprint* footprint = nullptr) {
   Walk w{inputSize, 3};
   std::array<int64_t, 4> tap{};
   const Triple one{1, 1, 1}, three{3, 3, 3};
-  for (const auto& l : BackboneLayers(bb.kind)) {
+  for (const auto& l : BackboneLayers(kind)) {
     switch (l.kind) {
       case LayerSpec::kUnit:
-        w.Conv(l.name, ScaledChannels(l.cout, width), l.k, l.s, SamePads(w.n, l.k, l.s));
+        w.Conv(l.name, ScaledChannels(l.cout, width), l.k, l.s, SamePads(w.n, l.k, l.s), true);
         break;
       case LayerSpec::kConv:
         w.Conv(l.name, ScaledChannels(l.cout, width), l.k, l.s, Sym(one));
@@ -323,18 +352,38 @@ static MacCount WalkNet(const SgaNet& net, Triple inputSize, TapShapes* shapes) 
                         : (w.n[d] < l.k[d] ? 0 : (w.n[d] - l.k[d]) / l.s[d] + 1);
         }
         if (w.failed.empty() && (o[0] < 1 || o[1] < 1 || o[2] < 1)) w.failed = l.name;
-        w.n = o;
+        w.Pool(o);
         break;
       }
       case LayerSpec::kMixed: {
         const auto c = ScaledPlan(l.mixed, width);
         const int64_t cin = w.c;
         const Triple n = w.n;
-        // Stride-1 "SAME" convolutions and pool: every branch keeps the block's T x H x W.
-        const int64_t perVoxel =
-            cin * c[0] + cin * c[1] + c[1] * c[2] * 27 + cin * c[3] + c[3] * c[4] * 27 + cin * c[5];
-        w.macs += perVoxel * Vol(n);
+        const Pads same = SamePads(n, three, one);
+        // Four branches from the same input (stride-1 "SAME": every one keeps T x H x W),
+        // concatenated; each walked from the block's input.
+        auto branch = [&](std::initializer_list<std::pair<int64_t, Triple>> convs, bool pool) {
+          Walk b{n, cin};
+          if (pool) b.Pool(n);
+          for (const auto& [cout, k] : convs) b.Conv(l.name, cout, k, one, k == three ? same : Sym({0, 0, 0}), true);
+          w.macs += b.macs;
+          w.params += b.params;
+          w.sum += b.sum;
+          w.saved += b.saved;
+          return b.peak;
+        };
+        int64_t branchPeak = 0;
+        branchPeak = std::max(branchPeak, branch({{c[0], one}}, false));
+        branchPeak = std::max(branchPeak, branch({{c[1], one}, {c[2], three}}, false));
+        branchPeak = std::max(branchPeak, branch({{c[3], one}, {c[4], three}}, false));
+        branchPeak = std::max(branchPeak, branch({{c[5], one}}, true));
         w.c = c[0] + c[2] + c[4] + c[5];
+        const int64_t out = w.Elements();
+        w.sum += out;
+        w.saved += out;
+        // The input, the finished branches (the block's output) and the concatenation, with
+        // the busiest branch in flight.
+        w.peak = std::max(w.peak, cin * Vol(n) + 2 * out + branchPeak);
         break;
       }
     }
@@ -345,11 +394,11 @@ static MacCount WalkNet(const SgaNet& net, Triple inputSize, TapShapes* shapes) 
   const std::array<int64_t, 4> main{w.c, w.n[0], w.n[1], w.n[2]};
   // SGA branch on the tap.
   Walk s{{tap[1], tap[2], tap[3]}, tap[0]};
-  const int64_t k2 = 2 * net->config.expandK;
+  const int64_t k2 = 2 * expandK;
   s.Conv("Conv_Atten.0", tap[0], three, {1, 2, 2}, Sym({0, 1, 1}));
   s.Conv("Att_1.0", k2, one, one, Sym({0, 0, 0}));
   const Triple f2 = s.n;
-  s.Conv("Att_2", k2, one, one, Sym({0, 0, 0}));
+  s.Conv("Att_2", k2, one, one, Sym({0, 0, 0}), false, false);
   s.n = f2;
   s.c = k2;
   s.Conv("Att_3.0", 1, {2, 1, 1}, one, Sym({0, 0, 0}));
@@ -361,19 +410,37 @@ static MacCount WalkNet(const SgaNet& net, Triple inputSize, TapShapes* shapes) 
     shapes->attention = {1, s.n[0], s.n[1], s.n[2]};
     Check(w.failed.empty(), code::kShape,
           "input " + std::to_string(inputSize[0]) + "x" + std::to_string(inputSize[1]) + "x" +
-              std::to_string(inputSize[2]) + " is too small for " + BackboneName(bb.kind) + ": " + w.failed +
+              std::to_string(inputSize[2]) + " is too small for " + BackboneName(kind) + ": " + w.failed +
               " would have an empty output");
     shapes->headsFit = s.failed.empty() && (s.n[0] == 1 || s.n[0] == main[1]) && s.n[1] == main[2] && s.n[2] == main[3];
+  }
+  if (footprint) {
+    // The attended main map (main + a * main) and its mean: two more main-sized tensors.
+    const int64_t mainElements = main[0] * main[1] * main[2] * main[3];
+    footprint->parameters = w.params + s.params + main[0] * 2 + 2;
+    footprint->input = 3 * Vol(inputSize);
+    footprint->sum = w.sum + s.sum + 2 * mainElements;
+    footprint->saved = w.saved + s.saved + 2 * mainElements;
+    footprint->peak = std::max(w.peak, s.peak);
   }
   return m;
 }
 
-MacCount CountMacs(const SgaNet& net, Triple inputSize) { return WalkNet(net, inputSize, nullptr); }
+MacCount CountMacs(const SgaNet& net, Triple inputSize) {
+  return WalkNet(net->backbone->kind, net->config.width, net->config.expandK, inputSize, nullptr);
+}
 
 TapShapes ShapesAt(const SgaNet& net, Triple inputSize) {
   TapShapes shapes;
-  WalkNet(net, inputSize, &shapes);
+  WalkNet(net->backbone->kind, net->config.width, net->config.expandK, inputSize, &shapes);
   return shapes;
+}
+
+Footprint FootprintOf(BackboneKind kind, double width, int64_t expandK, Triple inputSize) {
+  TapShapes shapes;
+  Footprint f;
+  WalkNet(kind, width, expandK, inputSize, &shapes, &f);
+  return f;
 }
 
 // ---- The folded evaluation copy --------------------------------------------------------------

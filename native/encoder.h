@@ -214,6 +214,15 @@ struct TapShapes {
 };
 TapShapes ShapesAt(const SgaNet& net, Triple inputSize);
 
+// What an encoder of this architecture holds, counted from the layer table without building
+// it: parameters and buffers, and per clip at an input size the input, every op's output
+// (`sum`), what autograd keeps for backward (`saved`) and the most live around one layer
+// (`peak`); all float32 elements. ERR_MIST_SHAPE for an input too small for the backbone.
+struct Footprint {
+  int64_t parameters = 0, input = 0, sum = 0, saved = 0, peak = 0;
+};
+Footprint FootprintOf(BackboneKind kind, double width, int64_t expandK, Triple inputSize);
+
 // State dicts in PyTorch's zip format (torch.save since 1.6), read without Python by
 // torch_pickle.h (torch::pickle_load cannot read what state_dict() saves). Accepted layouts:
 // our own checkpoints, the released MIST ones ({model: {"module.backbone...", ...}}), a plain

@@ -384,6 +384,33 @@ Napi::Value CheckpointConfig(const Napi::CallbackInfo& info) {
   });
 }
 
+// Sync (layer shapes only, nothing built): encoderFootprint({backbone, width, expandK},
+// inputSize) -> {parameters, input, sum, saved, peak}: Footprint's float32 element counts, the
+// last four per clip. ERR_MIST_SHAPE for an input too small for the backbone.
+Napi::Value EncoderFootprintJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    Check(info.Length() == 2 && info[0].IsObject(), code::kArg,
+          "encoderFootprint({backbone, width, expandK}, inputSize)");
+    auto o = info[0].As<Napi::Object>();
+    const std::string bb = GetString(o, "backbone");
+    Check(bb == "i3d" || bb == "c3d", code::kArg, "backbone must be 'i3d' or 'c3d'");
+    const double width = GetNumber(o, "width");
+    Check(width > 0 && width <= 64, code::kArg, "width must be in (0, 64]");
+    const int64_t expandK = GetInt(o, "expandK");
+    Check(expandK >= 1 && expandK <= 4096, code::kArg, "expandK must be in [1, 4096]");
+    const auto f =
+        FootprintOf(bb == "i3d" ? BackboneKind::kI3d : BackboneKind::kC3d, width, expandK, ReadSize(info[1]));
+    auto r = Napi::Object::New(env);
+    r.Set("parameters", static_cast<double>(f.parameters));
+    r.Set("input", static_cast<double>(f.input));
+    r.Set("sum", static_cast<double>(f.sum));
+    r.Set("saved", static_cast<double>(f.saved));
+    r.Set("peak", static_cast<double>(f.peak));
+    return r;
+  });
+}
+
 // Sync (small): classWeightedBce(logits [n, 2], targets [n], n, w1, w0) -> {loss, grad [n, 2]}:
 // the stage-2 loss of one head and its gradient with respect to the logits.
 Napi::Value ClassWeightedBceJs(const Napi::CallbackInfo& info) {
@@ -410,6 +437,7 @@ Napi::Value ClassWeightedBceJs(const Napi::CallbackInfo& info) {
 void InitSgaEncoder(Napi::Env env, Napi::Object exports) {
   SgaEncoder::Init(env, exports);
   exports.Set("encoderCheckpointConfig", Napi::Function::New(env, CheckpointConfig, "encoderCheckpointConfig"));
+  exports.Set("encoderFootprint", Napi::Function::New(env, EncoderFootprintJs, "encoderFootprint"));
   exports.Set("classWeightedBce", Napi::Function::New(env, ClassWeightedBceJs, "classWeightedBce"));
 }
 

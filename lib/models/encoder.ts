@@ -14,6 +14,12 @@ import {
 } from '../native.js';
 import { parseOptions } from '../options.js';
 import { DisposableModel } from './disposable-model.js';
+import {
+  checkEncoderMemory,
+  estimateEncoderMemory,
+  type EncoderMemoryEstimate,
+  type EncoderWork,
+} from './footprint.js';
 import { loadingCheckpoint, verifyCheckpointZip } from './zip-check.js';
 import type {
   EncoderStepResult,
@@ -128,9 +134,12 @@ export class SgaEncoder extends DisposableModel {
   /** Backbone block names, in order (what freeze() takes). */
   readonly blocks: readonly string[];
 
+  readonly #architecture: { backbone: 'i3d' | 'c3d'; width: number; expandK: number; device: string };
+
   private constructor(n: NativeSgaEncoder) {
     super(n, 'SgaEncoder');
     const d = n.describe();
+    this.#architecture = { backbone: d.backbone, width: d.width, expandK: d.expandK, device: d.device };
     this.backbone = d.backbone;
     this.inputSize = d.inputSize;
     this.featureDim = d.featureDim;
@@ -141,9 +150,27 @@ export class SgaEncoder extends DisposableModel {
     return this.handle<NativeSgaEncoder>();
   }
 
+  // Parsed options; ERR_MIST_MEMORY before anything is built when the weights alone would not fit.
   static #options(options: SgaEncoderOptions): NativeSgaEncoderOptions {
     const o = parseOptions(SgaEncoderOptionsSchema, options, 'SGA encoder options');
-    return { ...o, inputSize: o.inputSize ?? DEFAULT_INPUT_SIZE[o.backbone], device: resolveDevice(o.device) };
+    const n = { ...o, inputSize: o.inputSize ?? DEFAULT_INPUT_SIZE[o.backbone], device: resolveDevice(o.device) };
+    checkEncoderMemory(n, 'inference', 0, n.inputSize, 'SgaEncoder: the encoder');
+    return n;
+  }
+
+  /**
+   * Sync: the memory this encoder's process holds at its peak while running `work` on `clips`
+   * clips (CPU): runtime, parameters with their copies, and per clip (lib/models/footprint.ts).
+   * forward(), taps() and trainStep() refuse a call whose estimate is above the memory limit
+   * (MIST_MEMORY_LIMIT_MB, else the machine's RAM) with ERR_MIST_MEMORY, before allocating.
+   */
+  estimateMemory(work: EncoderWork, clips: number, inputSize?: InputSize): EncoderMemoryEstimate {
+    return estimateEncoderMemory(this.#architecture, work, clips, this.#size(inputSize));
+  }
+
+  /** Sync: ERR_MIST_MEMORY when estimateMemory() is above the memory limit; `what` names the caller. */
+  checkMemory(work: EncoderWork, clips: number, what: string, inputSize?: InputSize): EncoderMemoryEstimate {
+    return checkEncoderMemory(this.#architecture, work, clips, this.#size(inputSize), what);
   }
 
   /**
@@ -218,13 +245,17 @@ export class SgaEncoder extends DisposableModel {
    */
   async forward(clips: Float32Array, n?: number, inputSize?: InputSize): Promise<SgaEncoderOutput> {
     const size = this.#size(inputSize);
-    return this.#native.forward(clips, this.#count(clips, n, size), size);
+    const count = this.#count(clips, n, size);
+    checkEncoderMemory(this.#architecture, 'inference', count, size, 'forward');
+    return this.#native.forward(clips, count, size);
   }
 
   /** Async: the two backbone feature maps (SGA input and main-branch input) of a batch of clips. */
   async taps(clips: Float32Array, n?: number, inputSize?: InputSize): Promise<SgaEncoderTaps> {
     const size = this.#size(inputSize);
-    return this.#native.taps(clips, this.#count(clips, n, size), size);
+    const count = this.#count(clips, n, size);
+    checkEncoderMemory(this.#architecture, 'inference', count, size, 'taps');
+    return this.#native.taps(clips, count, size);
   }
 
   /**
@@ -318,6 +349,7 @@ export class SgaEncoder extends DisposableModel {
       const t = targets[i]!;
       if (!(t >= 0 && t <= 1)) throw new MistError(ErrorCode.ARG, `trainStep: target ${i} is ${t}, not in [0, 1]`);
     }
+    checkEncoderMemory(this.#architecture, 'training', n, size, 'trainStep');
     return this.#native.trainStep(clips, n, size, targets, factor);
   }
 

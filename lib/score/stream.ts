@@ -506,6 +506,7 @@ export function scoreStream(source: StreamSource, encoder: SgaEncoder, options: 
   const spec = testClipSpec(encoder, o.testSize);
   const [T] = encoder.inputSize;
   const size: InputSize = [T, spec.outSize[0], spec.outSize[1]];
+  encoder.checkMemory('inference', o.batchSize, 'scoreStream: an encoder call', size);
   let feed: ClipFeed | undefined;
   let scored = 0;
 

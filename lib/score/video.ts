@@ -148,6 +148,9 @@ export async function scoreVideo(
   const o = parseOptions(ScoreVideoOptionsSchema, options, 'score video options');
   checkEncoder(encoder, 'scoreVideo');
   throwIfAborted(o.signal);
+  const spec = testClipSpec(encoder, o.testSize);
+  const [T] = encoder.inputSize;
+  encoder.checkMemory('inference', o.batchSize, 'scoreVideo: an encoder call', [T, ...spec.outSize]);
   const t0 = performance.now();
   const src =
     typeof source === 'string'
@@ -159,8 +162,6 @@ export async function scoreVideo(
       `${src.info.path}: scoreVideo needs a frame source in RGB order at the video's own size (got ${src.order}, ${src.width}x${src.height} of ${src.info.width}x${src.info.height})`,
     );
   }
-  const spec = testClipSpec(encoder, o.testSize);
-  const [T] = encoder.inputSize;
   const N = src.frames;
   const whole = Math.floor(N / T);
   const rest = N - whole * T;

@@ -246,6 +246,7 @@ export async function extractFeatures(
   const list = namedVideos(videos);
   const [T] = encoder.inputSize;
   const batchSize = o.batchSize ?? defaultBatchSize(o.crops);
+  encoder.checkMemory('inference', batchSize * o.crops, 'extractFeatures: an encoder call');
   encoder.setTraining(false);
   const out: ExtractedVideo[] = [];
   const t0 = performance.now();

@@ -15,11 +15,12 @@ import { removeStaleTemporaries } from '../checkpoints.js';
 import { createFrameCache, openFrameSource, prefetch, type FrameCache, type FrameSource } from '../data/frame-cache.js';
 import type { ManifestVideo, VideoManifest } from '../data/manifest.js';
 import { readOfficialPseudoLabels, readPseudoLabels, type PseudoLabelSet } from '../data/pseudo-labels.js';
-import { DeviceSchema } from '../device.js';
+import { DeviceSchema, resolveDevice } from '../device.js';
 import { ErrorCode, MistError, throwIfAborted } from '../errors.js';
 import { evaluate, type Evaluation } from '../eval/evaluate.js';
 import { manifestGroundTruth, type GroundTruth } from '../eval/groundtruth.js';
-import { SgaEncoder, type SgaEncoderOptions } from '../models/encoder.js';
+import { DEFAULT_INPUT_SIZE, SgaEncoder, type SgaEncoderOptions } from '../models/encoder.js';
+import { checkEncoderMemory } from '../models/footprint.js';
 import { clipTransform, preprocessClips } from '../models/preprocess.js';
 import { parseOptions } from '../options.js';
 import { createRng } from '../rng.js';
@@ -194,12 +195,23 @@ async function buildEncoder(
   h: EncoderHyperparameters,
   given: SgaEncoder | undefined,
 ): Promise<SgaEncoder> {
+  // A step's clips (both classes), checked against the memory limit before anything is built.
+  const stepClips = 2 * h.videosPerClass * h.clipsPerVideo;
+  const what = 'finetuneEncoder: a training step';
   if (given) {
     if (given.backbone !== h.backbone) {
       throw new MistError(ErrorCode.ARG, `the encoder is ${given.backbone} but the options say backbone ${h.backbone}`);
     }
+    given.checkMemory('training', stepClips, what);
     return given;
   }
+  checkEncoderMemory(
+    { backbone: h.backbone, width: o.model.width, expandK: o.model.expandK, device: resolveDevice(o.device) },
+    'training',
+    stepClips,
+    (o.model.inputSize as InputSize | undefined) ?? DEFAULT_INPUT_SIZE[h.backbone],
+    what,
+  );
   const options: SgaEncoderOptions = {
     backbone: h.backbone,
     width: o.model.width,
