@@ -68,6 +68,14 @@ export interface NativeGenerator {
   dispose(): void;
 }
 
+/** One op of a profiled forward (native/encoder.h OpTime). */
+export interface OpTime {
+  layer: string;
+  op: 'conv' | 'pool' | 'reorder' | 'concat' | 'pad' | 'heads';
+  ms: number;
+  macs: number;
+}
+
 /** SgaEncoderOptions after zod: every field present (native/encoder.h EncoderConfig). */
 export interface NativeSgaEncoderOptions {
   backbone: 'i3d' | 'c3d';
@@ -85,6 +93,7 @@ export interface NativeSgaEncoderOptions {
 export interface NativeSgaEncoder {
   forward(clips: Float32Array, n: number, inputSize: InputSize): Promise<SgaEncoderOutput>;
   taps(clips: Float32Array, n: number, inputSize: InputSize): Promise<SgaEncoderTaps>;
+  profile(clips: Float32Array, n: number, inputSize: InputSize): Promise<OpTime[]>;
   loadStateDict(path: string): Promise<LoadReport>;
   save(path: string): Promise<void>;
   setTraining(on: boolean): void;

@@ -5,6 +5,7 @@
 #include <c10/core/CPUAllocator.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <set>
@@ -510,6 +511,7 @@ InferencePlan::InferencePlan(SgaNet& net, bool onednn) {
     p.s = l.s;
     p.same = l.same;
     p.tap = l.tap;
+    names_.push_back(l.name);
     auto& m = net->backbone->layers[i];
     if (l.kind == LayerSpec::kUnit) {
       p.conv = FoldUnit(*std::dynamic_pointer_cast<Unit3dImpl>(m));
@@ -563,9 +565,21 @@ InferencePlan::InferencePlan(SgaNet& net, bool onednn) {
   if (onednn_) Pack(sga0_);
 }
 
+template <class F>
+torch::Tensor InferencePlan::Timed(const std::string& layer, const char* op, const Conv* conv, F&& f) const {
+  if (!timings_) return f();
+  const auto t0 = std::chrono::steady_clock::now();
+  torch::Tensor y = f();
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const int64_t macs = conv ? conv->weight.numel() * (y.numel() / y.size(1)) : 0;
+  timings_->push_back({layer, op, ms, macs});
+  return y;
+}
+
 torch::Tensor InferencePlan::ChunkedStem(const torch::Tensor& x) const {
   const auto& pool = layers_[1];
-  auto padded = at::constant_pad_nd(x, {0, 0, 0, 0, 1, 1}, 0);  // conv1a's temporal padding
+  const std::string& name = names_[0];
+  auto padded = Timed(name, "pad", nullptr, [&] { return at::constant_pad_nd(x, {0, 0, 0, 0, 1, 1}, 0); });
   const int64_t frames = x.size(2);
   // About 8 MB of conv1a output per chunk: small enough for malloc to reuse.
   const int64_t perFrame = x.size(0) * stem_.weight.size(0) * x.size(3) * x.size(4) * 4;
@@ -573,46 +587,60 @@ torch::Tensor InferencePlan::ChunkedStem(const torch::Tensor& x) const {
   std::vector<torch::Tensor> parts;
   for (int64_t t = 0; t < frames; t += chunk) {
     const int64_t n = std::min(chunk, frames - t);
-    auto in = padded.narrow(2, t, n + 2).contiguous().to_mkldnn();
-    auto y = at::mkldnn_convolution(in, stem_.packed, stem_.bias, Vec(stem_.pad), {1, 1, 1}, {1, 1, 1}, 1).relu_();
-    parts.push_back(at::max_pool3d(y, Vec(pool.k), Vec(pool.s)).to_dense());
+    auto in = Timed(name, "reorder", nullptr, [&] { return padded.narrow(2, t, n + 2).contiguous().to_mkldnn(); });
+    auto y = Timed(name, "conv", &stem_, [&] {
+      return at::mkldnn_convolution(in, stem_.packed, stem_.bias, Vec(stem_.pad), {1, 1, 1}, {1, 1, 1}, 1).relu_();
+    });
+    parts.push_back(Timed(names_[1], "pool", nullptr, [&] { return at::max_pool3d(y, Vec(pool.k), Vec(pool.s)); }));
+    parts.back() = Timed(names_[1], "reorder", nullptr, [&] { return parts.back().to_dense(); });
   }
-  return torch::cat(parts, 2).to_mkldnn();
+  return Timed(names_[1], "concat", nullptr, [&] { return torch::cat(parts, 2).to_mkldnn(); });
 }
 
 std::array<torch::Tensor, 2> InferencePlan::RawTaps(const torch::Tensor& input) const {
   torch::Tensor x = input, tap;
   for (size_t i = chunkedStem_ ? 2 : 0; i < layers_.size(); ++i) {
     const auto& l = layers_[i];
+    const std::string& name = names_[i];
     if (i == 2 && chunkedStem_) x = ChunkedStem(x);
     if (i == 0) {
       // First layer: plain input; I3D's stem gets its "SAME" padding here, on 3 channels.
-      if (l.kind == LayerSpec::kUnit) x = at::constant_pad_nd(x, PadSpec(SamePads(Spatial(x), l.k, l.s)), 0);
-      if (onednn_) x = x.to_mkldnn();
+      if (l.kind == LayerSpec::kUnit) {
+        x = Timed(name, "pad", nullptr,
+                  [&] { return at::constant_pad_nd(x, PadSpec(SamePads(Spatial(x), l.k, l.s)), 0); });
+      }
+      if (onednn_) x = Timed(name, "reorder", nullptr, [&] { return x.to_mkldnn(); });
     }
     switch (l.kind) {
       case LayerSpec::kUnit:
       case LayerSpec::kConv:
-        x = l.conv.run(x, true);
+        x = Timed(name, "conv", &l.conv, [&] { return l.conv.run(x, true); });
         break;
       case LayerSpec::kPool:
-        x = l.same ? PoolSame(x, l.k, l.s) : at::max_pool3d(x, Vec(l.k), Vec(l.s));
+        x = Timed(name, "pool", nullptr,
+                  [&] { return l.same ? PoolSame(x, l.k, l.s) : at::max_pool3d(x, Vec(l.k), Vec(l.s)); });
         break;
       case LayerSpec::kMixed: {
+        auto conv = [&](const Conv& c, const torch::Tensor& in) {
+          return Timed(name, "conv", &c, [&] { return c.run(in, true); });
+        };
+        auto pool = [&](const torch::Tensor& in) {
+          return Timed(name, "pool", nullptr, [&] { return PoolSame(in, {3, 3, 3}, {1, 1, 1}); });
+        };
         std::vector<torch::Tensor> parts;
         if (onednn_) {
           // The oneDNN layout cannot be sliced or concatenated: four branches, then one
           // concatenation in the plain layout.
-          parts = {l.b0.run(x, true), l.b1b.run(l.b1a.run(x, true), true), l.b2b.run(l.b2a.run(x, true), true),
-                   l.b3.run(PoolSame(x, {3, 3, 3}, {1, 1, 1}), true)};
-          for (auto& t : parts) t = t.to_dense();
-          x = torch::cat(parts, 1).to_mkldnn();
+          parts = {conv(l.b0, x), conv(l.b1b, conv(l.b1a, x)), conv(l.b2b, conv(l.b2a, x)), conv(l.b3, pool(x))};
+          for (auto& t : parts) t = Timed(name, "reorder", nullptr, [&] { return t.to_dense(); });
+          x = Timed(name, "concat", nullptr, [&] { return torch::cat(parts, 1); });
+          x = Timed(name, "reorder", nullptr, [&] { return x.to_mkldnn(); });
         } else {
           const int64_t n0 = l.b0.weight.size(0), n1 = l.b1a.weight.size(0), n2 = l.b2a.weight.size(0);
-          auto f = l.fused.run(x, true);
-          parts = {f.narrow(1, 0, n0), l.b1b.run(f.narrow(1, n0, n1), true), l.b2b.run(f.narrow(1, n0 + n1, n2), true),
-                   l.b3.run(PoolSame(x, {3, 3, 3}, {1, 1, 1}), true)};
-          x = torch::cat(parts, 1);
+          auto f = conv(l.fused, x);
+          parts = {f.narrow(1, 0, n0), conv(l.b1b, f.narrow(1, n0, n1)), conv(l.b2b, f.narrow(1, n0 + n1, n2)),
+                   conv(l.b3, pool(x))};
+          x = Timed(name, "concat", nullptr, [&] { return torch::cat(parts, 1); });
         }
         break;
       }
@@ -621,6 +649,23 @@ std::array<torch::Tensor, 2> InferencePlan::RawTaps(const torch::Tensor& input) 
     peakBytesPerClip_ = std::max(peakBytesPerClip_, x.numel() * 4 / x.size(0));
   }
   return {tap, x};
+}
+
+std::vector<OpTime> InferencePlan::profile(const torch::Tensor& x) const {
+  std::vector<OpTime> out;
+  timings_ = &out;
+  try {
+    auto t = RawTaps(x);
+    auto f1 = Timed("Conv_Atten", "conv", &sga0_, [&] { return sga0_.run(t[0], true); });
+    if (f1.is_mkldnn()) f1 = Timed("Conv_Atten", "reorder", nullptr, [&] { return f1.to_dense(); });
+    auto main = t[1].is_mkldnn() ? Timed("heads", "reorder", nullptr, [&] { return t[1].to_dense(); }) : t[1];
+    Timed("heads", "heads", nullptr, [&] { return RunHeads(heads_, f1, main, 0.0, nullptr).scoreLogits; });
+  } catch (...) {
+    timings_ = nullptr;
+    throw;
+  }
+  timings_ = nullptr;
+  return out;
 }
 
 // Buffers above 32 MB are mmap'ed by malloc and returned on free: with LibTorch's default
@@ -924,6 +969,11 @@ std::array<torch::Tensor, 2> SgaEncoderModel::Taps(const torch::Tensor& x, bool 
     auto in = x.to(config.device);
     return plan ? plan->taps(in) : net->taps(in);
   });
+}
+
+std::vector<OpTime> SgaEncoderModel::Profile(const torch::Tensor& x) {
+  Check(config.fold, code::kArg, "profile() times the folded evaluation copy: create the encoder with fold: true");
+  return InMode(false, [&](const InferencePlan* plan, at::Generator*) { return plan->profile(x.to(config.device)); });
 }
 
 LoadReport SgaEncoderModel::Load(const std::string& path) {

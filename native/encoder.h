@@ -157,10 +157,20 @@ SgaOutput RunHeads(const HeadWeights& h, const torch::Tensor& f1, const torch::T
 //   asymmetric "SAME" padding of the 7x7x7 stem is applied to the 3-channel input only, and
 //   pools whose zero padding cannot change the result skip it;
 // - without oneDNN: plain convolutions, the three 1x1 convolutions of a mixed block fused.
+// One op of a profiled forward: the layer it belongs to, what it is (conv, pool, reorder,
+// concat, pad, heads), its wall time and its multiply-accumulates (convolutions only).
+struct OpTime {
+  std::string layer, op;
+  double ms = 0;
+  int64_t macs = 0;
+};
+
 class InferencePlan {
  public:
   InferencePlan(SgaNet& net, bool onednn);
   SgaOutput forward(const torch::Tensor& x) const;
+  // forward() with every op timed on the calling thread, in order (the whole batch at once).
+  std::vector<OpTime> profile(const torch::Tensor& x) const;
   // Dense taps, [n, C, T, H, W].
   std::array<torch::Tensor, 2> taps(const torch::Tensor& x) const;
   bool onednn() const { return onednn_; }
@@ -190,7 +200,12 @@ class InferencePlan {
   torch::Tensor ChunkedStem(const torch::Tensor& x) const;
   // How many clips to run at once (see forward()).
   int64_t MicroBatch(int64_t n) const;
-  mutable int64_t peakBytesPerClip_ = 0;  // largest activation of one clip, seen by RawTaps
+  mutable int64_t peakBytesPerClip_ = 0;            // largest activation of one clip, seen by RawTaps
+  mutable std::vector<OpTime>* timings_ = nullptr;  // set by profile() for its duration
+  std::vector<std::string> names_;                  // layer names, as BackboneLayers gives them
+  // Runs f; when profiling, records its time as `op` of `layer` (MACs from conv's weight).
+  template <class F>
+  torch::Tensor Timed(const std::string& layer, const char* op, const Conv* conv, F&& f) const;
   bool onednn_;
   bool chunkedStem_ = false;
   Conv stem_;  // conv1a packed for padding (0, 1, 1): the temporal pad is applied to the input
@@ -277,6 +292,8 @@ class SgaEncoderModel {
   SgaOutput Forward(const torch::Tensor& x, bool train);
   // Sync, model lock held: the two backbone maps, dense [n, C, T, H, W], on the same paths.
   std::array<torch::Tensor, 2> Taps(const torch::Tensor& x, bool train);
+  // Eval-mode forward through the folded copy with every op timed (ERR_MIST_ARG without fold).
+  std::vector<OpTime> Profile(const torch::Tensor& x);
   // Sync, model lock held: LoadStateDict(net, path) (its report, its errors); the folded copy
   // is rebuilt on next use.
   LoadReport Load(const std::string& path);

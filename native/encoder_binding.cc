@@ -82,14 +82,15 @@ class SgaEncoder : public ModelBinding<SgaEncoder, SgaEncoderModel> {
   static std::vector<char> Serialise(SgaEncoderModel& m) { return SaveCheckpoint(m.net); }
 
   static void Init(Napi::Env env, Napi::Object exports) {
-    Define(env, exports,
-           {Bind<&SgaEncoder::Forward>("forward"), Bind<&SgaEncoder::Taps>("taps"),
-            Bind<&SgaEncoder::LoadStateDictJs>("loadStateDict"), Bind<&SgaEncoder::SetTraining>("setTraining"),
-            Bind<&SgaEncoder::Freeze>("freeze"), Bind<&SgaEncoder::ParameterGroups>("parameterGroups"),
-            Bind<&SgaEncoder::ParameterCount>("parameterCount"), Bind<&SgaEncoder::MacsPerClip>("macsPerClip"),
-            Bind<&SgaEncoder::Describe>("describe"), Bind<&SgaEncoder::StateDict>("stateDict"),
-            Bind<&SgaEncoder::ConfigureTraining>("configureTraining"), Bind<&SgaEncoder::TrainStep>("trainStep"),
-            Bind<&SgaEncoder::SaveTraining>("saveTraining"), Bind<&SgaEncoder::RestoreTraining>("restoreTraining")});
+    Define(
+        env, exports,
+        {Bind<&SgaEncoder::Forward>("forward"), Bind<&SgaEncoder::Taps>("taps"), Bind<&SgaEncoder::Profile>("profile"),
+         Bind<&SgaEncoder::LoadStateDictJs>("loadStateDict"), Bind<&SgaEncoder::SetTraining>("setTraining"),
+         Bind<&SgaEncoder::Freeze>("freeze"), Bind<&SgaEncoder::ParameterGroups>("parameterGroups"),
+         Bind<&SgaEncoder::ParameterCount>("parameterCount"), Bind<&SgaEncoder::MacsPerClip>("macsPerClip"),
+         Bind<&SgaEncoder::Describe>("describe"), Bind<&SgaEncoder::StateDict>("stateDict"),
+         Bind<&SgaEncoder::ConfigureTraining>("configureTraining"), Bind<&SgaEncoder::TrainStep>("trainStep"),
+         Bind<&SgaEncoder::SaveTraining>("saveTraining"), Bind<&SgaEncoder::RestoreTraining>("restoreTraining")});
   }
 
   explicit SgaEncoder(const Napi::CallbackInfo& info) : ModelBinding(info) {}
@@ -230,6 +231,28 @@ class SgaEncoder : public ModelBinding<SgaEncoder, SgaEncoderModel> {
     o.Set("sgaBranch", static_cast<double>(f.sgaBranch));
     o.Set("head", static_cast<double>(f.head));
     return o;
+  }
+
+  // Async: profile(clips, n, inputSize) -> [{layer, op, ms, macs}]: one eval-mode forward
+  // through the folded copy, every op timed in order (the whole batch at once).
+  Napi::Value Profile(const Napi::CallbackInfo& info, const Shared& s) {
+    auto in = ReadClips(info, s->model, true);
+    auto out = std::make_shared<std::vector<OpTime>>();
+    return Run(
+        info.Env(), s, [x = in.x, out](SgaEncoderModel& m) { *out = m.Profile(x); },
+        [out](Napi::Env env) -> Napi::Value {
+          auto a = Napi::Array::New(env, out->size());
+          for (size_t i = 0; i < out->size(); ++i) {
+            const auto& t = (*out)[i];
+            auto o = Napi::Object::New(env);
+            o.Set("layer", t.layer);
+            o.Set("op", t.op);
+            o.Set("ms", t.ms);
+            o.Set("macs", static_cast<double>(t.macs));
+            a.Set(static_cast<uint32_t>(i), o);
+          }
+          return a;
+        });
   }
 
   // Sync, lock-free (layer shapes only): macsPerClip(inputSize) -> {total, backbone, sgaBranch,

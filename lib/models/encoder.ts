@@ -11,6 +11,7 @@ import {
   type NativeEncoderTrainOptions,
   type NativeSgaEncoder,
   type NativeSgaEncoderOptions,
+  type OpTime,
 } from '../native.js';
 import { parseOptions } from '../options.js';
 import { DisposableModel } from './disposable-model.js';
@@ -256,6 +257,20 @@ export class SgaEncoder extends DisposableModel {
     const count = this.#count(clips, n, size);
     checkEncoderMemory(this.#architecture, 'inference', count, size, 'taps');
     return this.#native.taps(clips, count, size);
+  }
+
+  /**
+   * Async: one eval-mode forward through the folded copy with every op timed, in order: the
+   * layer, the op (conv, pool, reorder between oneDNN's layout and the plain one, concat, pad,
+   * heads), its wall time in ms and, for a convolution, its multiply-accumulates. For finding
+   * where inference time goes (`npm run bench:profile`); ERR_MIST_ARG for an encoder made with
+   * fold: false.
+   */
+  async profile(clips: Float32Array, n?: number, inputSize?: InputSize): Promise<OpTime[]> {
+    const size = this.#size(inputSize);
+    const count = this.#count(clips, n, size);
+    checkEncoderMemory(this.#architecture, 'inference', count, size, 'profile');
+    return this.#native.profile(clips, count, size);
   }
 
   /**
