@@ -162,7 +162,7 @@ export class SgaEncoder extends DisposableModel {
   /**
    * Sync: the memory this encoder's process holds at its peak while running `work` on `clips`
    * clips (CPU): runtime, parameters with their copies, and per clip (lib/models/footprint.ts).
-   * forward(), taps() and trainStep() refuse a call whose estimate is above the memory limit
+   * forward(), taps(), profile() and trainStep() refuse a call whose estimate is above the memory limit
    * (MIST_MEMORY_LIMIT_MB, else the machine's RAM) with ERR_MIST_MEMORY, before allocating.
    */
   estimateMemory(work: EncoderWork, clips: number, inputSize?: InputSize): EncoderMemoryEstimate {
@@ -228,6 +228,19 @@ export class SgaEncoder extends DisposableModel {
     return inputSize ? parseOptions(InputSizeSchema, inputSize, 'inputSize') : this.inputSize;
   }
 
+  // The size and clip count of an inference call, checked against the memory limit.
+  #inferenceBatch(
+    clips: Float32Array,
+    n: number | undefined,
+    inputSize: InputSize | undefined,
+    what: string,
+  ): [InputSize, number] {
+    const size = this.#size(inputSize);
+    const count = this.#count(clips, n, size);
+    checkEncoderMemory(this.#architecture, 'inference', count, size, what);
+    return [size, count];
+  }
+
   #count(clips: Float32Array, n: number | undefined, size: InputSize): number {
     const per = 3 * size[0] * size[1] * size[2];
     const count = n ?? clips.length / per;
@@ -245,17 +258,13 @@ export class SgaEncoder extends DisposableModel {
    * implies; inputSize to the model's). Eval mode unless setTraining(true).
    */
   async forward(clips: Float32Array, n?: number, inputSize?: InputSize): Promise<SgaEncoderOutput> {
-    const size = this.#size(inputSize);
-    const count = this.#count(clips, n, size);
-    checkEncoderMemory(this.#architecture, 'inference', count, size, 'forward');
+    const [size, count] = this.#inferenceBatch(clips, n, inputSize, 'forward');
     return this.#native.forward(clips, count, size);
   }
 
   /** Async: the two backbone feature maps (SGA input and main-branch input) of a batch of clips. */
   async taps(clips: Float32Array, n?: number, inputSize?: InputSize): Promise<SgaEncoderTaps> {
-    const size = this.#size(inputSize);
-    const count = this.#count(clips, n, size);
-    checkEncoderMemory(this.#architecture, 'inference', count, size, 'taps');
+    const [size, count] = this.#inferenceBatch(clips, n, inputSize, 'taps');
     return this.#native.taps(clips, count, size);
   }
 
@@ -267,9 +276,7 @@ export class SgaEncoder extends DisposableModel {
    * fold: false.
    */
   async profile(clips: Float32Array, n?: number, inputSize?: InputSize): Promise<OpTime[]> {
-    const size = this.#size(inputSize);
-    const count = this.#count(clips, n, size);
-    checkEncoderMemory(this.#architecture, 'inference', count, size, 'profile');
+    const [size, count] = this.#inferenceBatch(clips, n, inputSize, 'profile');
     return this.#native.profile(clips, count, size);
   }
 

@@ -89,7 +89,8 @@ export function estimateEncoderMemory(
 export function describeEstimate(e: EncoderMemoryEstimate): string {
   return (
     `about ${formatBytes(e.bytes)} (parameters ${formatBytes(e.parameters)}, ` +
-    `${e.clips} clip${e.clips === 1 ? '' : 's'} x ${formatBytes(e.perClip)}, runtime ${formatBytes(e.runtime)})`
+    (e.clips > 0 ? `${e.clips} clip${e.clips === 1 ? '' : 's'} x ${formatBytes(e.perClip)}, ` : '') +
+    `runtime ${formatBytes(e.runtime)})`
   );
 }
 
